@@ -1,0 +1,1 @@
+"""MongoDB -> DuckDB extraction for abacus (raw layer)."""
