@@ -74,6 +74,8 @@ class Config:
     lookback_hours: float
     sources: tuple[SourceConfig, ...]
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    # How long a client waits for an unreachable source before the extraction fails.
+    server_selection_timeout_ms: int = 5000
 
     def source(self, name: str) -> SourceConfig:
         for s in self.sources:
@@ -175,7 +177,7 @@ def load_config(path: str | os.PathLike | None = None, *, require_env: bool = Tr
     periods = doc.get("periods") or {}
     _check_keys(periods, {"grace_hours", "max_adjustment_periods", "gauge_max_gap_hours"}, "periods")
     ext = doc.get("extract") or {}
-    _check_keys(ext, {"batch_size", "lookback_hours"}, "extract")
+    _check_keys(ext, {"batch_size", "lookback_hours", "server_selection_timeout_ms"}, "extract")
 
     def positive(section: dict, key: str, where: str, default: Any, minimum: float = 0) -> Any:
         value = section.get(key, default)
@@ -231,6 +233,7 @@ def load_config(path: str | os.PathLike | None = None, *, require_env: bool = Tr
         lookback_hours=float(positive(ext, "lookback_hours", "extract", 1)),
         sources=tuple(sources),
         raw=doc,
+        server_selection_timeout_ms=int(positive(ext, "server_selection_timeout_ms", "extract", 5000, 1)),
     )
     if require_env:
         cfg.check_environment(environ)
