@@ -201,7 +201,10 @@ def load_config(path: str | os.PathLike | None = None, *, require_env: bool = Tr
             raise ConfigError(f"{where}.name: duplicate source name {name!r}")
         uri_env = _require(s, "uri_env", where, str)
         if not _ENV.match(uri_env):
-            raise ConfigError(f"{where}.uri_env: {uri_env!r} is not an environment variable name "
+            # Never echo a URI someone pasted here: it may carry a password.
+            shown = ("<value not shown: it looks like a URI>"
+                     if any(ch in uri_env for ch in ":/@") else repr(uri_env))
+            raise ConfigError(f"{where}.uri_env: {shown} is not an environment variable name "
                               "(put the URI in the environment, not in this file)")
         database = _require(s, "database", where, str)
         collections = _require(s, "collections", where, list)

@@ -46,6 +46,8 @@ log = logging.getLogger("abacus.extract")
 
 EPOCH = dt.datetime(1970, 1, 1)
 _REFETCH_CHUNK = 1000
+# BSON types $toString renders as text (numbers exactly, dates as ISO-8601 with ms and Z).
+_RENDERABLE = ("string", "int", "long", "double", "decimal", "date", "bool", "objectId")
 
 
 class ExtractionError(RuntimeError):
@@ -84,10 +86,10 @@ def projection(spec: CollectionSpec) -> dict:
     """The ``$project`` stage: text-rendered fields, knowledge time, misfit field names."""
     proj: dict = {"_id": {"$toString": "$_id"}}
     for f in spec.fields:
-        # $convert with onError: an object/array value becomes NULL instead of failing the whole
-        # query; it is a misfit, so the original survives in _raw_document.
-        proj[f.name] = {"$convert": {"input": f"${f.name}", "to": "string",
-                                     "onError": None, "onNull": None}}
+        # Only scalar types $toString renders; anything else (object, array, binary...) becomes
+        # NULL instead of failing the whole query: it is a misfit, kept in _raw_document.
+        proj[f.name] = {"$cond": [{"$in": [{"$type": f"${f.name}"}, list(_RENDERABLE)]},
+                                  {"$toString": f"${f.name}"}, None]}
     cursor = f"${spec.cursor}"
     proj["_knowledge_at"] = {"$cond": [{"$eq": [{"$type": cursor}, "date"]}, cursor, None]}
     proj["_misfit_fields"] = {"$filter": {
