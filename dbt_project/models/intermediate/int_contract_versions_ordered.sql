@@ -1,0 +1,29 @@
+-- Valid contract versions, identical (record_id, updated_at) repeats collapsed (earliest knowledge,
+-- then batch), ordered per contract: valid_from = updated_at, valid_to = next version's updated_at
+-- (NULL for the latest). The version known at T is the one with valid_from < T <= valid_to
+-- (or valid_to NULL).
+with valid as (
+    select * from {{ ref('stg_storage_network__contracts') }} where reject_reason is null
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (partition by record_id, updated_at order by knowledge_at, batch_id, raw_document) as rn,
+        count(*) over (partition by record_id, updated_at) as n_rows
+    from valid
+),
+
+versions as (
+    select * exclude (rn, n_rows, reject_reason), CAST(n_rows - 1 AS BIGINT) as duplicate_count
+    from ranked
+    where rn = 1
+)
+
+select
+    *,
+    updated_at as valid_from,
+    lead(updated_at) over (partition by contract_id order by updated_at) as valid_to,
+    CAST(row_number() over (partition by contract_id order by updated_at) AS INTEGER) as version_number,
+    lead(updated_at) over (partition by contract_id order by updated_at) is null as is_latest
+from versions

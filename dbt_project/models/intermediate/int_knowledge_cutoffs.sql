@@ -1,0 +1,26 @@
+-- For each usage period P: the knowledge cutoffs at which P's usage is evaluated.
+-- known_period Q runs from P to P + max_adjustment_periods among existing periods, with
+-- cutoff_at = least(close(Q), as_of); plus one row known_period = 'latest' with cutoff_at = as_of.
+
+with periods as (
+    select period, period_start, cutoff_at from {{ ref('int_periods') }}
+)
+
+select
+    p.period as usage_period,
+    q.period as known_period,
+    q.cutoff_at,
+    CAST(date_diff('month', p.period_start, q.period_start) AS INTEGER) as adjustment_offset
+from periods as p
+join periods as q
+    on q.period_start >= p.period_start
+   and q.period_start <= p.period_start + to_months(CAST({{ var('max_adjustment_periods') }} AS INTEGER))
+
+union all
+
+select
+    p.period as usage_period,
+    'latest' as known_period,
+    {{ as_of() }} as cutoff_at,
+    CAST(NULL AS INTEGER) as adjustment_offset
+from periods as p
