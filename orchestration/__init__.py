@@ -1,0 +1,1 @@
+"""Dagster orchestration of abacus and the ``abacus`` command line."""

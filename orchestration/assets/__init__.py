@@ -1,0 +1,1 @@
+"""Dagster assets: raw extraction, dbt models, period reports."""
