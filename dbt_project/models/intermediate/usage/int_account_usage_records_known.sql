@@ -1,0 +1,131 @@
+-- The record-level proof of int_account_usage_known: one row per raw record contributing to a
+-- line (account_id, context, resource, usage_period, known_period), with its exact contribution
+-- in the resource's base unit. SUM(base_quantity) per line = int_account_usage_known.base_quantity.
+-- - network.storage: the contract version known at the cutoff (record = contract _id + its
+--   updated_at), byte_seconds clipped to the period; related_record_id = the failed audit that
+--   cut it short, if any.
+-- - network.download / network.upload: settled transfer known at the cutoff (record = renter
+--   report; related_record_id = farmer report), settled bytes.
+-- - compute.*: usage event known at the cutoff, occurred in the period, quantity_base.
+-- - storage.bytes_used: sample whose hold meets the period, value x held seconds.
+-- - storage.files: sample whose hold meets the period; the sample holding the series' peak
+--   (earliest observed_at among equal values) contributes the peak value, the others 0.
+
+with windows as (
+    select * from {{ ref('int_usage_knowledge_windows') }}
+),
+
+contracts as (
+    select
+        account_id,
+        context,
+        'network.storage' as resource,
+        usage_period,
+        known_period,
+        cutoff_at,
+        source_name,
+        collection_name,
+        record_id,
+        record_knowledge_at,
+        failed_audit_record_id as related_record_id,
+        byte_seconds as base_quantity
+    from {{ ref('int_storage_contracts_clipped') }}
+),
+
+transfers as (
+    select
+        t.account_id,
+        t.context,
+        t.resource,
+        w.usage_period,
+        w.known_period,
+        w.cutoff_at,
+        t.source_name,
+        t.collection_name,
+        t.renter_record_id as record_id,
+        t.renter_knowledge_at as record_knowledge_at,
+        t.farmer_record_id as related_record_id,
+        CAST(t.settled_bytes AS DECIMAL(38,9)) as base_quantity
+    from {{ ref('int_transfers_settled') }} as t
+    inner join windows as w
+        on w.usage_period = t.usage_period
+        and t.known_at < w.cutoff_at
+),
+
+events as (
+    select
+        e.account_id,
+        e.context,
+        e.resource,
+        w.usage_period,
+        w.known_period,
+        w.cutoff_at,
+        e.source_name,
+        e.collection_name,
+        e.record_id,
+        e.knowledge_at as record_knowledge_at,
+        CAST(NULL AS VARCHAR) as related_record_id,
+        CAST(e.quantity_base AS DECIMAL(38,9)) as base_quantity
+    from {{ ref('int_usage_events_deduplicated') }} as e
+    inner join windows as w
+        on w.usage_period = {{ usage_period_of('e.occurred_at') }}
+        and e.knowledge_at < w.cutoff_at
+),
+
+gauge_holds as (
+    select *
+    from {{ ref('int_gauge_intervals_capped') }}
+    where holds_in_period
+),
+
+bytes_used as (
+    select
+        account_id,
+        context,
+        resource,
+        usage_period,
+        known_period,
+        cutoff_at,
+        source_name,
+        collection_name,
+        record_id,
+        record_knowledge_at,
+        CAST(NULL AS VARCHAR) as related_record_id,
+        held_base_seconds as base_quantity
+    from gauge_holds
+    where resource = 'storage.bytes_used'
+),
+
+files as (
+    select
+        account_id,
+        context,
+        resource,
+        usage_period,
+        known_period,
+        cutoff_at,
+        source_name,
+        collection_name,
+        record_id,
+        record_knowledge_at,
+        CAST(NULL AS VARCHAR) as related_record_id,
+        case
+            when row_number() over (
+                partition by account_id, context, resource, usage_period, known_period
+                order by value_base desc, observed_at, record_id
+            ) = 1 then CAST(value_base AS DECIMAL(38,9))
+            else CAST(0 AS DECIMAL(38,9))
+        end as base_quantity
+    from gauge_holds
+    where resource = 'storage.files'
+)
+
+select * from contracts
+union all
+select * from transfers
+union all
+select * from events
+union all
+select * from bytes_used
+union all
+select * from files

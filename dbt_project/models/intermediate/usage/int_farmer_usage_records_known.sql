@@ -1,0 +1,82 @@
+-- The record-level proof of int_farmer_usage_known: per (farmer_id, usage_period, known_period,
+-- component) every contributing record with its exact base contribution:
+-- - storage: contract version known at the cutoff (by the version's farmer_id), byte_seconds
+--   (the same clipped interval as the renter side, failed audit included);
+-- - download / upload: settled transfer known at the cutoff (record = farmer report;
+--   related_record_id = renter report), settled bytes;
+-- - audit: each valid audit (first known per _id) of the farmer with audited_at in the period,
+--   known at the cutoff: base_quantity 1, audit_passed its result.
+
+with windows as (
+    select * from {{ ref('int_usage_knowledge_windows') }}
+),
+
+storage as (
+    select
+        farmer_id,
+        usage_period,
+        known_period,
+        cutoff_at,
+        'storage' as component,
+        source_name,
+        collection_name,
+        record_id,
+        record_knowledge_at,
+        failed_audit_record_id as related_record_id,
+        byte_seconds as base_quantity,
+        CAST(NULL AS BOOLEAN) as audit_passed
+    from {{ ref('int_storage_contracts_clipped') }}
+),
+
+transfers as (
+    select
+        t.farmer_id,
+        w.usage_period,
+        w.known_period,
+        w.cutoff_at,
+        replace(t.resource, 'network.', '') as component,
+        t.source_name,
+        t.collection_name,
+        t.farmer_record_id as record_id,
+        t.farmer_knowledge_at as record_knowledge_at,
+        t.renter_record_id as related_record_id,
+        CAST(t.settled_bytes AS DECIMAL(38,9)) as base_quantity,
+        CAST(NULL AS BOOLEAN) as audit_passed
+    from {{ ref('int_transfers_settled') }} as t
+    inner join windows as w
+        on w.usage_period = t.usage_period
+        and t.known_at < w.cutoff_at
+),
+
+audits as (
+    select *
+    from {{ ref('stg_storage_network__audits') }}
+    where reject_reason is null
+    qualify row_number() over (partition by record_id order by knowledge_at, batch_id) = 1
+),
+
+audit_rows as (
+    select
+        a.farmer_id,
+        w.usage_period,
+        w.known_period,
+        w.cutoff_at,
+        'audit' as component,
+        a.source_name,
+        a.collection_name,
+        a.record_id,
+        a.knowledge_at as record_knowledge_at,
+        a.contract_id as related_record_id,
+        CAST(1 AS DECIMAL(38,9)) as base_quantity,
+        a.passed as audit_passed
+    from audits as a
+    inner join windows as w
+        on w.usage_period = {{ usage_period_of('a.audited_at') }}
+        and a.knowledge_at < w.cutoff_at
+)
+
+select * from storage
+union all
+select * from transfers
+union all
+select * from audit_rows

@@ -1,0 +1,44 @@
+-- Settled transfers (SPEC 4.4): one row per transfer_id having both a renter and a farmer
+-- report (after dedup, valid rows only). settled_bytes = the smaller of the two. The transfer
+-- belongs to the period of the renter report's completed_at and is settled at a cutoff only
+-- when both reports are known: known_at (= the later knowledge time of the two) < cutoff.
+-- Account, context, direction/resource and contract come from the renter report, farmer_id
+-- from the farmer report.
+
+with reports as (
+    select * from {{ ref('int_transfer_reports_deduplicated') }}
+),
+
+renter as (
+    select * from reports where reporter = 'renter'
+),
+
+farmer as (
+    select * from reports where reporter = 'farmer'
+)
+
+select
+    r.transfer_id,
+    r.account_id,
+    r.context,
+    f.farmer_id,
+    coalesce(r.contract_id, f.contract_id) as contract_id,
+    r.direction,
+    r.resource,
+    CAST(r.bytes AS HUGEINT) as renter_bytes,
+    CAST(f.bytes AS HUGEINT) as farmer_bytes,
+    CAST(least(r.bytes, f.bytes) AS HUGEINT) as settled_bytes,
+    abs(CAST(r.bytes AS HUGEINT) - CAST(f.bytes AS HUGEINT)) * 100
+        > greatest(CAST(r.bytes AS HUGEINT), CAST(f.bytes AS HUGEINT)) as is_byte_mismatch,
+    r.completed_at,
+    {{ usage_period_of('r.completed_at') }} as usage_period,
+    greatest(r.knowledge_at, f.knowledge_at) as known_at,
+    r.source_name,
+    r.collection_name,
+    r.record_id as renter_record_id,
+    r.knowledge_at as renter_knowledge_at,
+    f.record_id as farmer_record_id,
+    f.knowledge_at as farmer_knowledge_at
+from renter as r
+inner join farmer as f
+    on f.transfer_id = r.transfer_id
