@@ -426,6 +426,20 @@ class Network:
         k = np.where(late, lk, k)
         return np.minimum(k, hz - 1), late
 
+    def timed(self, rng, n: int, win: "Window | None", lo: int, hi: int
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(event time, knowledge time, late mask) of n new records: base range or a day window."""
+        if win is None:
+            t = self._times(rng, n, lo, hi)
+            k, late = self.knowledge(rng, t)
+            return t, k, late
+        t = self._times(rng, n, win.lo, win.hi - MS_H)
+        k = np.minimum(t + 1000 + rng.exponential(120_000, n).astype(np.int64), win.hi - 1)
+        late = rng.random(n) < win.late_fraction
+        t = np.where(late, self._times(rng, n, win.late_lo, win.late_hi), t)
+        k = np.where(late, self._times(rng, n, win.lo, win.hi), k)
+        return t, k, late
+
     def _times(self, rng, n, lo, hi) -> np.ndarray:
         return rng.integers(lo, hi, n, dtype=np.int64)
 
@@ -676,14 +690,21 @@ class Network:
         d.dirty[:] = True
         return c.concat(d)
 
-    def _audit_docs(self, a: int, b: int) -> Cols:
-        s, rng = self.spec, _rng(self.spec, 50, a // CHUNK)
+    def _audit_docs(self, a: int, b: int, win: "Window | None" = None) -> Cols:
+        s = self.spec
+        rng = _rng(s, 50, a // CHUNK) if win is None else _rng(s, 150, win.day)
         n = b - a
         ci = self.c_eligible[rng.integers(0, len(self.c_eligible), n)]
-        at = self._window(rng, ci)
-        rec, late = self.knowledge(rng, at)
+        if win is None:
+            at = self._window(rng, ci)
+            rec, late = self.knowledge(rng, at)
+        else:  # late audit reports: audited during the base range, recorded in the day window
+            at = self._window(rng, ci)
+            rec = self._times(rng, n, win.lo, win.hi)
+            late = np.ones(n, bool)
+        gidx = a + np.arange(n) if win is None else win.ids(n)
         c = Cols("audits", n)
-        c.set("_id", object_ids(s.seed, "audits", rec, a + np.arange(n)), T_OID)
+        c.set("_id", object_ids(s.seed, "audits", rec, gidx), T_OID)
         c.set("contract_id", self.c_oid.take(pa.array(ci)))
         c.set("farmer_id", _dict_array(self.c["farmer"][ci], self.farmer_ids))
         c.set("audited_at", at)
@@ -693,8 +714,9 @@ class Network:
         c.apply_dirt(rng, s.dirty_fraction)
         return c
 
-    def _event_docs(self, a: int, b: int) -> Cols:
-        s, rng = self.spec, _rng(self.spec, 60, a // CHUNK)
+    def _event_docs(self, a: int, b: int, win: "Window | None" = None) -> Cols:
+        s = self.spec
+        rng = _rng(s, 60, a // CHUNK) if win is None else _rng(s, 160, win.day)
         n = b - a
         acct = self.pick_accounts(rng, "compute", n)
         ctx = self.pick_contexts(rng, acct)
@@ -703,10 +725,9 @@ class Network:
         secs = np.clip(rng.lognormal(np.log(1800), 1.5, n), 1, 1e7).astype(np.int64)
         qty = np.where(jobs, (1 + rng.geometric(0.3, n)) * SCALE,
                        np.where(hours, np.maximum(1, np.round(secs / 3.6)).astype(np.int64), secs * SCALE))
-        occurred = self._times(rng, n, s.start_ms, s.end_ms)
-        rec, late = self.knowledge(rng, occurred)
+        occurred, rec, late = self.timed(rng, n, win, s.start_ms, s.end_ms)
         c = Cols("usage_events", n)
-        gidx = a + np.arange(n)
+        gidx = a + np.arange(n) if win is None else win.ids(n)
         c.set("_id", object_ids(s.seed, "usage_events", rec, gidx), T_OID)
         c.set("event_id", prefixed_ids("ev-", gidx, 12))
         c.set("account_id", _dict_array(acct, self.account_ids))
@@ -721,8 +742,9 @@ class Network:
                                                    "unknown_unit": "core_minutes"})
         return self._with_dups(c, rng, dup, "recorded_at", "usage_events", gidx)
 
-    def _sample_docs(self, a: int, b: int) -> Cols:
-        s, rng = self.spec, _rng(self.spec, 70, a)
+    def _sample_docs(self, a: int, b: int, win: "Window | None" = None) -> Cols:
+        s = self.spec
+        rng = _rng(s, 70, a) if win is None else _rng(s, 170, win.day, a)
         srng = _rng(s, 71)  # series attributes: independent of chunking
         ns = s.n_series
         pair_acct = self.pick_accounts(srng, "storage", ns // 2 + 1)
@@ -738,6 +760,9 @@ class Network:
         files = series % 2 == 1
         K = s.steps_per_series
         step = int(s.sample_interval_hours * MS_H)
+        if win is not None:  # the series go on through the day window
+            K = max(1, int((win.hi - win.lo) // step))
+            pair_start = np.full_like(pair_start, win.lo + step // 2)
         sidx = np.repeat(series, K)
         k = np.tile(np.arange(K), len(series))
         p = sidx // 2
@@ -751,7 +776,8 @@ class Network:
         reach = np.where(gstart, np.minimum(pos + glen, series_last), -1)
         acc = np.maximum.accumulate(reach)
         prev = np.concatenate([[-1], acc[:-1]])
-        keep = (prev < pos) & (obs >= s.start_ms - MS_D) & (obs < s.end_ms)
+        lo_t, hi_t = (s.start_ms - MS_D, s.end_ms) if win is None else (win.lo, win.hi - MS_H)
+        keep = (prev < pos) & (obs >= lo_t) & (obs < hi_t)
         sidx, k, obs, p = sidx[keep], k[keep], obs[keep], p[keep]
         is_files = sidx % 2 == 1
         walk = rng.normal(0, 0.02, len(k))
@@ -763,8 +789,13 @@ class Network:
         val = np.where(is_files, np.maximum(0, (pair_files[p] * level)).astype(np.int64) * SCALE,
                        np.where(pair_gb[p], gb_m, byt * SCALE))
         n = len(k)
-        rec, late = self.knowledge(rng, obs, mean_delay_ms=30_000)
-        gidx = sidx.astype(np.int64) * (K + 1) + k
+        if win is None:
+            rec, late = self.knowledge(rng, obs, mean_delay_ms=30_000)
+            gidx = sidx.astype(np.int64) * (K + 1) + k
+        else:
+            rec = np.minimum(obs + 1000 + rng.exponential(30_000, n).astype(np.int64), win.hi - 1)
+            late = np.zeros(n, bool)
+            gidx = win.ids(n, sidx.astype(np.int64) * (K + 1) + k)
         c = Cols("usage_samples", n)
         c.set("_id", object_ids(s.seed, "usage_samples", rec, gidx), T_OID)
         c.set("account_id", _dict_array(pair_acct[p], self.account_ids))
@@ -807,6 +838,148 @@ def collection_tables(spec: NetworkSpec, coll: str, source=None, network: Networ
         yield net._account_docs("accounts", kind).table()
         return
     yield from net.tables(coll)
+
+
+# ============================================================================ increments
+@dataclass(frozen=True)
+class Window:
+    """Day ``day`` (1, 2, ...) after the spec's horizon: knowledge times in ``[lo, hi)``."""
+    day: int
+    lo: int
+    hi: int
+    late_lo: int  # late records: event times in the last month of the base range
+    late_hi: int
+    late_fraction: float
+
+    def ids(self, n: int, local: np.ndarray | None = None) -> np.ndarray:
+        local = np.arange(n, dtype=np.int64) if local is None else local
+        return (1 << 37) | (self.day << 26) | local
+
+
+@dataclass
+class Increment:
+    """One more day of documents: ``inserts[(source, collection)]`` and contract ``replacements``
+    (current versions with a later ``updated_at`` and a new ``store_end``)."""
+    day: int
+    window: tuple[dt.datetime, dt.datetime]
+    inserts: dict[tuple[str, str], list[dict]]
+    replacements: dict[tuple[str, str], list[dict]]
+
+
+def _day_window(spec: NetworkSpec, day: int) -> Window:
+    if day < 1:
+        raise ValueError("day: increments are numbered from 1")
+    lo = spec.horizon_ms + (day - 1) * MS_D
+    last = _ms(_add_months(spec.start, spec.months - 1))
+    return Window(day, lo, lo + MS_D, last, spec.end_ms, min(0.5, max(0.05, 5 * spec.late_fraction)))
+
+
+def generate_increment(spec: NetworkSpec, day: int = 1, cfg=None, network: "Network | None" = None) -> Increment:
+    """Day ``day`` of new documents after the base network (deterministic from seed and day):
+    new usage events (some late: occurred in the last base month), usage samples continuing every
+    series, late audit reports, the missing side of some unpaired transfers arriving late, new
+    contracts, and later versions of some contracts (extended) to ``replace_one``."""
+    net = network or Network(spec)
+    win = _day_window(spec, day)
+    days = max(1, (spec.end_ms - spec.start_ms) // MS_D)
+    s = spec
+    rng = _rng(s, 200, day)
+    tables: dict[str, list[pa.Table]] = {}
+    ne = max(1, s.n_usage_events // days)
+    tables["usage_events"] = [net._event_docs(0, ne, win).table()]
+    tables["usage_samples"] = [net._sample_docs(a, min(a + 2 * 64, s.n_series), win).table()
+                               for a in range(0, s.n_series, 2 * 64)]
+    na = max(1, s.n_audits // days // 4)
+    tables["audits"] = [net._audit_docs(0, na, win).table()]
+    # late transfer reports: the missing side of base transfers (first chunk only)
+    base = next(net.tables("transfer_reports"))
+    tid = base.column("transfer_id").to_numpy(zero_copy_only=False)
+    uniq, cnt = np.unique(tid, return_counts=True)
+    single = set(uniq[cnt == 1][: max(1, len(uniq) // 200)])
+    rows = np.flatnonzero(np.isin(tid, list(single)) & (base.column("#t" if False else "reporter#t").to_numpy() == T_STR)
+                          & np.asarray(base.column("#final").to_numpy(zero_copy_only=False)))
+    rep_docs = documents(base, "transfer_reports", rows) if len(rows) else []
+    late_reports = []
+    for i, d in enumerate(rep_docs):
+        from bson import ObjectId
+        d = dict(d)
+        d["reporter"] = "farmer" if d.get("reporter") == "renter" else "renter"
+        rec = _ts_py(int(win.lo + rng.integers(0, MS_D)))
+        d["recorded_at"] = rec
+        d["_id"] = ObjectId(_oid_hex(s.seed, "transfer_reports", _ms(rec.replace(tzinfo=UTC)), int(win.ids(1)[0]) + i))
+        late_reports.append(d)
+    # new contracts beginning in the window
+    nc = max(1, s.n_contracts // days)
+    cnew = Cols("contracts", nc)
+    renter = net.pick_accounts(rng, "renter", nc)
+    begin = win.lo + rng.integers(MS_H, MS_D - MS_H, nc)
+    upd = begin - rng.integers(1000, 600_000, nc)
+    cnew.set("_id", object_ids(s.seed, "contracts", upd, win.ids(nc)), T_OID)
+    cnew.set("renter_id", _dict_array(renter, net.account_ids))
+    cnew.set("bucket", _dict_array(net.pick_contexts(rng, renter), CONTEXTS))
+    cnew.set("farmer_id", _dict_array(rng.integers(0, s.n_farmers, nc), net.farmer_ids))
+    cnew.set("shard_hash", _strings_fixed(np.hstack([_hex_mat(rng.integers(0, 2**63, nc, dtype=np.int64), 16)
+                                                     for _ in range(4)])))
+    cnew.set("data_size", np.clip(rng.lognormal(np.log(5e8), 1.6, nc), 1e3, 5e11).astype(np.int64) * SCALE)
+    cnew.set("store_begin", begin)
+    cnew.set("store_end", begin + np.maximum(MS_H, rng.lognormal(np.log(15 * MS_D), 1.0, nc).astype(np.int64)))
+    cnew.set("updated_at", upd)
+    cnew.apply_dirt(rng, s.dirty_fraction)
+    tables["contracts"] = [cnew.table()]
+    # extended contracts: a later version of the latest-ending current versions
+    ctab = next(net.tables("contracts"))
+    ctab = ctab.filter(pa.array(np.asarray(ctab.column("#final").to_numpy(zero_copy_only=False))
+                                & (ctab.column("store_end#t").to_numpy() == T_DATE)
+                                & (ctab.column("updated_at#t").to_numpy() == T_DATE)))
+    ends = ctab.column("store_end").cast(pa.int64()).to_numpy()
+    k = max(1, min(len(ends), s.n_contracts // 100 // max(1, days // 10)))
+    pick = np.sort(rng.choice(np.argsort(ends)[-max(k, len(ends) // 10):], k, replace=False))
+    repl = []
+    for j, d in zip(pick, documents(ctab, "contracts", pick)):
+        d = dict(d)
+        d["store_end"] = _ts_py(int(max(ends[j], win.hi) + rng.integers(MS_D, 30 * MS_D)))
+        d["updated_at"] = _ts_py(int(win.lo + rng.integers(0, MS_D)))
+        repl.append(d)
+    inserts: dict[tuple[str, str], list[dict]] = {}
+    replacements: dict[tuple[str, str], list[dict]] = {}
+    for src_name, src, coll in _configured(cfg):
+        docs: list[dict] = []
+        for tbl in tables.get(coll, []):
+            docs.extend(documents(tbl, coll))
+        if coll == "transfer_reports":
+            docs.extend(late_reports)
+        if docs:
+            inserts[(src_name, coll)] = docs
+        if coll == "contracts" and repl:
+            replacements[(src_name, coll)] = repl
+    return Increment(day, (_ts_py(win.lo).replace(tzinfo=UTC), _ts_py(win.hi).replace(tzinfo=UTC)),
+                     inserts, replacements)
+
+
+def _oid_hex(seed: int, coll: str, ts_ms: int, idx: int) -> str:
+    return object_ids(seed, coll, np.array([ts_ms]), np.array([idx])).to_pylist()[0]
+
+
+def write_increment_to_mongo(spec: NetworkSpec, env_or_uris: Mapping[str, str], cfg=None, day: int = 1,
+                             batch_size: int = 5000) -> dict[tuple[str, str], int]:
+    """Apply :func:`generate_increment` (day ``day``) to MongoDB: ``insert_many`` the new documents,
+    ``replace_one`` the updated contract versions. Returns documents written per collection."""
+    from pymongo import MongoClient
+    inc = generate_increment(spec, day, cfg)
+    counts: dict[tuple[str, str], int] = {}
+    srcs = {src_name: src for src_name, src, _ in _configured(cfg)}
+    for (src_name, coll), docs in list(inc.inserts.items()) + list(inc.replacements.items()):
+        src = srcs[src_name]
+        with MongoClient(_uri_for(src, env_or_uris)) as client:
+            mcoll = client[src.database][coll]
+            if (src_name, coll) in inc.inserts and docs is inc.inserts[(src_name, coll)]:
+                for a in range(0, len(docs), batch_size):
+                    mcoll.insert_many(docs[a:a + batch_size], ordered=False)
+            else:
+                for d in docs:
+                    mcoll.replace_one({"_id": d["_id"]}, d)
+        counts[(src_name, coll)] = counts.get((src_name, coll), 0) + len(docs)
+    return counts
 
 
 # ============================================================================ documents
