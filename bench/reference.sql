@@ -32,11 +32,11 @@ CREATE OR REPLACE TEMP MACRO bad_ts(x) AS (ct(x) IS NOT NULL AND pts(x) IS NULL)
 CREATE OR REPLACE TEMP MACRO bad_opt(x, misfits, f) AS (ct(x) IS NULL AND coalesce(list_contains(misfits, f), false));
 -- microseconds between two timestamps
 CREATE OR REPLACE TEMP MACRO us_between(a, b) AS CAST(epoch_us(b) - epoch_us(a) AS HUGEINT);
--- n / d rounded half away from zero to 12 decimals, exact (HUGEINT long division), n, d >= 0 integers
-CREATE OR REPLACE TEMP MACRO div12(n, d) AS
-    CAST(CAST((CAST(n AS HUGEINT) // CAST(d AS HUGEINT)) * CAST(1000000000000 AS HUGEINT)
-              + ((CAST(n AS HUGEINT) % CAST(d AS HUGEINT)) * CAST(2000000000000 AS HUGEINT) + CAST(d AS HUGEINT))
-                // (2 * CAST(d AS HUGEINT)) AS DECIMAL(38,0)) * 0.000000000001 AS DECIMAL(38,12));
+-- n / e rounded half away from zero to an integer (n, e >= 0), as DECIMAL(38,12) scaled by 10^-12:
+-- q12(n * 10^12 / d) computed as q12(n, d / 10^12) or q12(n * 1000, d / 10^9) so nothing overflows
+CREATE OR REPLACE TEMP MACRO q12(n, e) AS
+    CAST(CAST((2 * CAST(n AS HUGEINT) + CAST(e AS HUGEINT)) // (2 * CAST(e AS HUGEINT)) AS DECIMAL(38,0))
+         * 0.000000000001 AS DECIMAL(38,12));
 -- a DECIMAL(38,9) as an integer count of 10^-9 units
 CREATE OR REPLACE TEMP MACRO nano(x) AS CAST(trunc(x) AS HUGEINT) * 1000000000 + CAST((x - trunc(x)) * 1000000000 AS HUGEINT);
 
@@ -286,8 +286,9 @@ SELECT pstart, cutoff, account_id, resource, sum(peak) FROM (
 -- quantity in billable units: base_n is 10^-9 base units (x 10^6 more for microsecond integrals)
 CREATE OR REPLACE TEMP TABLE usage_q AS
 SELECT u.pstart, u.cutoff, u.account_id, u.resource,
-       div12(u.base_n, r.bpu * CASE WHEN u.resource IN ('network.storage', 'storage.bytes_used')
-                                    THEN 1000000000000000 ELSE 1000000000 END) AS quantity
+       CASE WHEN u.resource IN ('network.storage', 'storage.bytes_used')
+            THEN q12(u.base_n, r.bpu * 1000)            -- 10^-15 byte-seconds
+            ELSE q12(u.base_n * 1000, r.bpu) END AS quantity  -- 10^-9 base units
 FROM usage_base u JOIN s_resources r USING (resource);
 
 -- ---------------------------------------------------------------- rating
@@ -344,11 +345,11 @@ SELECT account_id, subtotal, discount, CAST(subtotal - discount AS DECIMAL(38,2)
 
 -- ---------------------------------------------------------------- payouts
 CREATE OR REPLACE TEMP TABLE farmer_q AS
-SELECT pstart, cutoff, farmer_id, 'storage' AS component, div12(sum(byte_us), 3600000000000000000) AS quantity
+SELECT pstart, cutoff, farmer_id, 'storage' AS component, q12(sum(byte_us), 3600000) AS quantity
 FROM u_contracts GROUP BY ALL
 UNION ALL
 SELECT pstart, cutoff, farmer_id, CASE resource WHEN 'network.download' THEN 'download' ELSE 'upload' END,
-       div12(sum(bytes), 1000000000)
+       q12(sum(bytes) * 1000, 1)
 FROM u_transfers GROUP BY ALL;
 
 CREATE OR REPLACE TEMP TABLE farmer_rated AS

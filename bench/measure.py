@@ -1,0 +1,113 @@
+"""Wall time and peak memory of one benchmark step, run as its own subprocess.
+
+Peak memory is the larger of
+* the kernel's high-water mark of the child (``os.wait4`` rusage ``ru_maxrss``: the largest RSS
+  of the child or of any descendant it waited for), and
+* the peak of the summed RSS of the whole process tree, polled from ``/proc`` every 50 ms
+  (catches several concurrent processes, e.g. dbt threads spawning helpers).
+No psutil needed (Linux /proc only; elsewhere only the rusage figure is used).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+@dataclass
+class Measurement:
+    name: str
+    seconds: float
+    peak_rss_mb: float
+    returncode: int
+    cmd: list[str] = field(default_factory=list)
+    log: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        out: list[int] = []
+        for task in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{task}/children") as fh:
+                    out.extend(int(x) for x in fh.read().split())
+            except OSError:
+                pass
+        return out
+    except OSError:
+        return []
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def tree_rss_bytes(root: int) -> int:
+    total, stack, seen = 0, [root], set()
+    while stack:
+        pid = stack.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        total += _rss_bytes(pid)
+        stack.extend(_children(pid))
+    return total
+
+
+def run_measured(name: str, cmd: list[str], *, env: dict | None = None, cwd: str | os.PathLike | None = None,
+                 log_path: str | os.PathLike | None = None, poll_s: float = 0.05,
+                 check: bool = True) -> Measurement:
+    """Run ``cmd`` to completion; return its wall seconds and peak RSS (MB, 10^6 bytes)."""
+    log_fh = open(log_path, "w") if log_path else subprocess.DEVNULL
+    peak = [0]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log_fh, stderr=subprocess.STDOUT)
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], tree_rss_bytes(proc.pid))
+            stop.wait(poll_s)
+
+    th = threading.Thread(target=poll, daemon=True)
+    if Path("/proc").is_dir():
+        th.start()
+    try:
+        _, status, ru = os.wait4(proc.pid, 0)
+    finally:
+        seconds = time.perf_counter() - t0
+        stop.set()
+        if th.is_alive():
+            th.join()
+        if log_path:
+            log_fh.close()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    maxrss = ru.ru_maxrss * 1024  # KiB on Linux
+    m = Measurement(name=name, seconds=round(seconds, 3),
+                    peak_rss_mb=round(max(maxrss, peak[0]) / 1e6, 1),
+                    returncode=proc.returncode, cmd=[str(c) for c in cmd],
+                    log=str(log_path) if log_path else None)
+    if check and proc.returncode != 0:
+        tail = ""
+        if log_path:
+            tail = "\n".join(Path(log_path).read_text(errors="replace").splitlines()[-25:])
+        raise StepFailed(f"step {name!r} failed with exit code {proc.returncode} (log {log_path})\n{tail}", m)
+    return m
+
+
+class StepFailed(RuntimeError):
+    def __init__(self, message: str, measurement: Measurement):
+        super().__init__(message)
+        self.measurement = measurement
