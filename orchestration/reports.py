@@ -39,7 +39,8 @@ RUN_METADATA_COLUMNS = frozenset({
 _NUMERIC = ("DECIMAL", "NUMERIC", "INTEGER", "BIGINT", "HUGEINT", "SMALLINT", "TINYINT", "DOUBLE",
             "FLOAT", "REAL", "UBIGINT", "UINTEGER", "UHUGEINT")
 # Preferred key columns of lines, in order (the rest of the non-numeric columns follow by name).
-PREFERRED_KEYS = ("period", "account_id", "farmer_id", "line_type", "usage_period", "resource",
+PERIOD_COLUMNS = ("period", "invoice_period", "statement_period")
+PREFERRED_KEYS = ("line_id", "period", "invoice_period", "statement_period", "account_id", "farmer_id", "line_type", "usage_period", "resource",
                   "component", "context", "tier")
 KINDS = {
     "invoice": ("marts.fct_invoice_lines", "reports.invoice_lines"),
@@ -206,9 +207,9 @@ def ensure_reports_schema(con) -> None:
 
 
 def _period_filter(con, table: str, period: str) -> tuple[str, list]:
-    cols = [c for c, _ in columns_of(con, table)]
-    if "period" in cols:
-        return " WHERE period = ?", [period]
+    col = _pick((c for c, _ in columns_of(con, table)), PERIOD_COLUMNS)
+    if col is not None:
+        return f" WHERE {_q(col)} = ?", [period]
     return "", []
 
 
@@ -313,18 +314,22 @@ def _tops(con, period: str, n: int):
         inv = "marts.fct_invoices"
         cols = [c for c, _ in columns_of(con, inv)]
         total = _pick(cols, ("total", "total_amount", "invoice_total", "amount"))
+        where, params = _period_filter(con, inv, period)
         if total and "account_id" in cols:
-            accounts = con.execute(f"SELECT account_id, {_q(total)} FROM {inv} WHERE period = ? "
-                                   f"ORDER BY {_q(total)} DESC, account_id LIMIT {int(n)}", [period]).fetchall()
+            accounts = con.execute(f"SELECT account_id, {_q(total)} FROM {inv}{where} "
+                                   f"ORDER BY {_q(total)} DESC, account_id LIMIT {int(n)}", params).fetchall()
         ctx = "marts.fct_invoice_context_amounts"
         if table_exists(con, ctx):
             cols = [c for c, _ in columns_of(con, ctx)]
             amount = _pick(cols, ("amount", "total", "total_amount"))
             cname = _pick(cols, ("context", "context_path", "context_prefix"))
+            where, params = _period_filter(con, ctx, period)
+            if "is_leaf" in cols:
+                where += (" AND" if where else " WHERE") + " is_leaf"
             if amount and cname and "account_id" in cols:
                 contexts = con.execute(
-                    f"SELECT account_id, {_q(cname)}, sum({_q(amount)}) AS a FROM {ctx} WHERE period = ? "
-                    f"GROUP BY ALL ORDER BY a DESC, 1, 2 LIMIT {int(n)}", [period]).fetchall()
+                    f"SELECT account_id, {_q(cname)}, sum({_q(amount)}) AS a FROM {ctx}{where} "
+                    f"GROUP BY ALL ORDER BY a DESC, 1, 2 LIMIT {int(n)}", params).fetchall()
     except Exception:  # noqa: BLE001 - metadata only; the report itself is recorded
         pass
     return accounts, contexts
