@@ -1,0 +1,159 @@
+{#- One rated line per (account_id, resource, usage_period, known_period): the usage of
+    usage_period as known at known_period's cutoff (summed over contexts), priced with the
+    price list and plan valid at the usage period's start, and the account's plan and
+    discount as known at that cutoff (SPEC §4.6). known_period 'latest' (cutoff = as_of) is
+    rated too, for the late-not-billed mart. -#}
+with usage as (
+    select
+        account_id,
+        resource,
+        usage_period,
+        known_period,
+        max(cutoff_at) as cutoff_at,
+        cast(sum(quantity) as decimal(38,12)) as quantity,
+        sum(base_quantity) as base_quantity,
+        count(*) as context_count
+    from {{ ref('int_account_usage_known') }}
+    group by account_id, resource, usage_period, known_period
+),
+
+periods as (
+    select
+        period,
+        period_start,
+        period_end,
+        cast(hours as integer) as hours,
+        {{ period_index('period_start') }} as period_index
+    from {{ ref('int_periods') }}
+),
+
+account_keys as (
+    select distinct account_id, known_period, cutoff_at from usage
+),
+
+accounts_known as (
+    -- the account version known at the cutoff: latest updated_at strictly before it
+    select
+        k.account_id,
+        k.known_period,
+        v.plan,
+        v.discount_pct
+    from account_keys as k
+    join {{ ref('int_account_versions_merged') }} as v
+        on v.account_id = k.account_id
+       and v.updated_at < k.cutoff_at
+    qualify row_number() over (
+        partition by k.account_id, k.known_period
+        order by v.updated_at desc, v.valid_from desc, v.record_id desc
+    ) = 1
+),
+
+plan_rows as (
+    -- a period uses the plan version valid at its start (versioned per plan)
+    select
+        p.period,
+        pl.plan,
+        pl.resource,
+        pl.included_quantity,
+        pl.basis
+    from periods as p
+    join {{ ref('plans') }} as pl
+        on pl.valid_from <= cast(p.period_start as date)
+    qualify pl.valid_from = max(pl.valid_from) over (partition by p.period, pl.plan)
+),
+
+tier_rows as (
+    -- a period uses the price tiers valid at its start (versioned per resource)
+    select
+        p.period,
+        t.resource,
+        t.tier_start,
+        t.tier_end,
+        t.unit_price
+    from periods as p
+    join {{ ref('price_tiers') }} as t
+        on t.valid_from <= cast(p.period_start as date)
+    qualify t.valid_from = max(t.valid_from) over (partition by p.period, t.resource)
+),
+
+lines as (
+    select
+        u.account_id,
+        u.resource,
+        u.usage_period,
+        u.known_period,
+        u.cutoff_at,
+        p.period_start,
+        p.period_end,
+        p.hours as period_hours,
+        p.period_index as usage_period_index,
+        kp.period_index as known_period_index,
+        a.plan,
+        cast(coalesce(a.discount_pct, 0) as decimal(9,4)) as discount_pct,
+        u.quantity,
+        u.base_quantity,
+        u.context_count,
+        cast(coalesce(
+            case when pr.basis = 'per_hour' then pr.included_quantity * p.hours
+                 else pr.included_quantity end,
+            0) as decimal(38,12)) as included_quantity
+    from usage as u
+    join periods as p
+        on p.period = u.usage_period
+    left join periods as kp
+        on kp.period = u.known_period
+    left join accounts_known as a
+        on a.account_id = u.account_id
+       and a.known_period = u.known_period
+    left join plan_rows as pr
+        on pr.period = u.usage_period
+       and pr.plan = a.plan
+       and pr.resource = u.resource
+),
+
+billable as (
+    select
+        *,
+        cast(greatest(quantity - included_quantity, 0) as decimal(38,12)) as billable_quantity
+    from lines
+),
+
+priced as (
+    select
+        b.account_id,
+        b.resource,
+        b.usage_period,
+        b.known_period,
+        cast(coalesce(sum({{ tier_amount('b.billable_quantity', 't.tier_start', 't.tier_end', 't.unit_price') }}), 0) as decimal(38,20)) as exact_amount,
+        count(t.resource) > 0 as has_price
+    from billable as b
+    left join tier_rows as t
+        on t.period = b.usage_period
+       and t.resource = b.resource
+    group by b.account_id, b.resource, b.usage_period, b.known_period
+)
+
+select
+    b.account_id,
+    b.resource,
+    b.usage_period,
+    b.known_period,
+    b.cutoff_at,
+    b.period_start,
+    b.period_end,
+    b.period_hours,
+    b.usage_period_index,
+    b.known_period_index,
+    b.plan,
+    b.discount_pct,
+    b.quantity,
+    b.base_quantity,
+    b.context_count,
+    b.included_quantity,
+    b.billable_quantity,
+    pz.exact_amount,
+    {{ round_money('pz.exact_amount') }} as amount,
+    pz.has_price
+from billable as b
+join priced as pz
+    using (account_id, resource, usage_period, known_period)

@@ -1,0 +1,94 @@
+{#- Current usage (SPEC §5): for the period containing as_of, per account and resource, the
+    period-to-date usage as known now, included quantity and what remains of it, billable so far
+    and its amount, and a linear projection to the period's end
+    (usage × period seconds / elapsed seconds, exact) with its projected amount. A peak gauge
+    (storage.files) is projected flat: its peak so far. -#}
+with periods as (
+    select period, period_start, period_end
+    from {{ ref('int_periods') }}
+    where period_start <= {{ as_of() }}
+      and period_end > {{ as_of() }}
+),
+
+lines as (
+    select r.*
+    from {{ ref('int_account_lines_rated') }} as r
+    join periods as p
+        on p.period = r.usage_period
+    where r.known_period = r.usage_period
+),
+
+clock as (
+    select
+        period,
+        cast(date_diff('second', period_start, period_end) as bigint) as period_seconds,
+        cast(greatest(date_diff('second', period_start, {{ as_of() }}), 1) as bigint) as elapsed_seconds,
+        {{ as_of() }} as as_of
+    from periods
+),
+
+projected as (
+    select
+        l.*,
+        c.as_of,
+        c.period_seconds,
+        c.elapsed_seconds,
+        res.billable_unit,
+        case when res.aggregation = 'peak' then l.quantity
+             else {{ exact_divide('l.quantity * c.period_seconds', 'c.elapsed_seconds', 12, 12) }}
+        end as projected_quantity
+    from lines as l
+    join clock as c on c.period = l.usage_period
+    left join {{ ref('resources') }} as res on res.resource = l.resource
+),
+
+projected_billable as (
+    select
+        *,
+        cast(greatest(projected_quantity - included_quantity, 0) as decimal(38,12)) as projected_billable_quantity
+    from projected
+),
+
+tier_rows as (
+    select p.period, t.resource, t.tier_start, t.tier_end, t.unit_price
+    from periods as p
+    join {{ ref('price_tiers') }} as t
+        on t.valid_from <= cast(p.period_start as date)
+    qualify t.valid_from = max(t.valid_from) over (partition by p.period, t.resource)
+),
+
+projected_priced as (
+    select
+        b.account_id,
+        b.resource,
+        cast(coalesce(sum({{ tier_amount('b.projected_billable_quantity', 't.tier_start', 't.tier_end', 't.unit_price') }}), 0) as decimal(38,20)) as projected_exact_amount
+    from projected_billable as b
+    left join tier_rows as t
+        on t.period = b.usage_period
+       and t.resource = b.resource
+    group by b.account_id, b.resource
+)
+
+select
+    cast(b.account_id as varchar) as account_id,
+    cast(b.usage_period as varchar) as usage_period,
+    cast(b.resource as varchar) as resource,
+    cast(b.billable_unit as varchar) as billable_unit,
+    cast(b.plan as varchar) as plan,
+    cast(b.as_of as timestamp) as as_of,
+    cast(b.period_start as timestamp) as period_start,
+    cast(b.period_end as timestamp) as period_end,
+    cast(b.elapsed_seconds as bigint) as elapsed_seconds,
+    cast(b.period_seconds as bigint) as period_seconds,
+    cast(b.quantity as decimal(38,12)) as period_to_date_quantity,
+    cast(b.included_quantity as decimal(38,12)) as included_quantity,
+    cast(greatest(b.included_quantity - b.quantity, 0) as decimal(38,12)) as included_remaining,
+    cast(b.billable_quantity as decimal(38,12)) as billable_quantity,
+    cast(b.amount as decimal(18,2)) as amount_to_date,
+    cast(b.projected_quantity as decimal(38,12)) as projected_quantity,
+    cast(b.projected_billable_quantity as decimal(38,12)) as projected_billable_quantity,
+    {{ round_money('pp.projected_exact_amount') }} as projected_amount,
+    cast('USD' as varchar) as currency
+from projected_billable as b
+join projected_priced as pp
+    using (account_id, resource)
