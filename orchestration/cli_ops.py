@@ -231,6 +231,14 @@ def known_resources(con) -> list[str]:
     return sorted(KNOWN_RESOURCES)
 
 
+def resource_aggregation(con, resource: str) -> str | None:
+    """sum | time_integral | peak (None if the catalog does not say)."""
+    if "aggregation" not in table_columns(con, "marts", "dim_resources"):
+        return None
+    found = _values(con, "SELECT aggregation FROM marts.dim_resources WHERE resource = ?", [resource])
+    return found[0] if found else None
+
+
 def check_resource(con, resource: str) -> str:
     known = known_resources(con)
     if resource not in known:
@@ -413,13 +421,17 @@ def events(con, *, period: str, account: str | None = None, farmer: str | None =
     rq = _pick(rec_cols, rt, "quantity")
     ra = _pick(rec_cols, rt, "amount")
     line_type = _pick(line_cols, lt, "line_type")
+    # records belong to a line by line_id when both marts carry it, else by (item, usage_period)
+    by_id = "line_id" in rec_cols and "line_id" in line_cols
+    rkey = "line_id AS k, " if by_id else ""
+    join = "l.k = r.k" if by_id else "l.item = r.item AND l.usage_period = r.usage_period"
     lines_sql = f"""
         WITH r AS (
-            SELECT {it} AS item, usage_period, count(*) AS records,
+            SELECT {rkey}{it} AS item, usage_period, count(*) AS records,
                    sum({rq}) AS record_quantity, sum({ra}) AS record_amount
             FROM {rt} WHERE {' AND '.join(where)} GROUP BY ALL),
         l AS (
-            SELECT {it} AS item, usage_period, {line_type} AS line_type,
+            SELECT {rkey}{it} AS item, usage_period, {line_type} AS line_type,
                    quantity AS line_quantity, amount AS line_amount
             FROM {lt} WHERE {' AND '.join(where)} AND {line_type} <> 'discount')
         SELECT coalesce(l.item, r.item) AS {it}, coalesce(l.usage_period, r.usage_period) AS usage_period,
@@ -427,8 +439,8 @@ def events(con, *, period: str, account: str | None = None, farmer: str | None =
                r.record_quantity, l.line_quantity,
                coalesce(r.record_amount, 0) AS record_amount, l.line_amount,
                coalesce(r.record_amount, 0) = coalesce(l.line_amount, 0) AND l.item IS NOT NULL AS matches
-        FROM l FULL OUTER JOIN r ON l.item = r.item AND l.usage_period = r.usage_period
-        ORDER BY 1, 2"""
+        FROM l FULL OUTER JOIN r ON {join}
+        ORDER BY 1, 2, 3"""
     lines = _rows(con, lines_sql, params + params)
     return EventsResult(spec["kind"], subject, period, records, lines, header, record_sql, params)
 
@@ -460,7 +472,7 @@ def current_usage(con, account: str, resource: str | None = None) -> list[Row]:
         check_resource(con, resource)
         where.append("resource = ?")
         params.append(resource)
-    order = [c for c in ("period", "resource", "context") if c in cols]
+    order = [c for c in ("usage_period", "period", "resource", "context") if c in cols]
     return _rows(con, f"SELECT * FROM marts.fct_current_usage WHERE {' AND '.join(where)}"
                       + (f" ORDER BY {', '.join(order)}" if order else ""), params)
 
@@ -509,51 +521,40 @@ def report_show(con, period: str | None = None, run_id: str | None = None,
     return rows
 
 
-# Key columns of a snapshot line; every other column (except bookkeeping) is compared.
-_DIFF_KEYS = {
-    "invoice_lines": ("account_id", "invoice_period", "line_type", "resource", "usage_period"),
-    "payout_lines": ("farmer_id", "statement_period", "component", "line_type", "usage_period"),
-}
-_DIFF_IGNORE = {"run_id", "line_id", "built_at", "_loaded_at", "loaded_at"}
-
-
-def _diff_table(con, table: str, run_a: str, run_b: str) -> list[Row]:
-    cols = table_columns(con, "reports", table)
-    if not cols:
-        return []
-    keys = [k for k in _DIFF_KEYS[table] if k in cols]
-    values = [c for c in cols if c not in keys and c not in _DIFF_IGNORE]
-    key_expr = " || ' ' || ".join(f"coalesce(CAST({_q(k)} AS VARCHAR), '-')" for k in keys)
-    changed = " OR ".join(f"a.{_q(v)} IS DISTINCT FROM b.{_q(v)}" for v in values) or "FALSE"
-    fields = ", ".join(f"CASE WHEN a.{_q(v)} IS DISTINCT FROM b.{_q(v)} THEN '{v}' END" for v in values)
-    amount = "amount" if "amount" in cols else None
-    amount_sel = (f"a.amount AS amount_a, b.amount AS amount_b, "
-                  f"coalesce(b.amount, 0) - coalesce(a.amount, 0) AS amount_delta, ") if amount else ""
-    sql = f"""
-        WITH a AS (SELECT *, {key_expr} AS line_key FROM reports.{table} WHERE run_id = ?),
-             b AS (SELECT *, {key_expr} AS line_key FROM reports.{table} WHERE run_id = ?)
-        SELECT '{table.split('_')[0]}' AS kind,
-               CASE WHEN a.line_key IS NULL THEN 'added' WHEN b.line_key IS NULL THEN 'removed'
-                    ELSE 'changed' END AS change,
-               coalesce(a.line_key, b.line_key) AS line,
-               {amount_sel}
-               CASE WHEN a.line_key IS NULL OR b.line_key IS NULL THEN NULL
-                    ELSE concat_ws(',', {fields or 'NULL'}) END AS changed_fields
-        FROM a FULL OUTER JOIN b ON a.line_key = b.line_key
-        WHERE a.line_key IS NULL OR b.line_key IS NULL OR {changed}
-        ORDER BY line"""
-    return _rows(con, sql, [run_a, run_b])
-
-
 def report_diff(con, run_a: str, run_b: str) -> list[Row]:
     """Line-by-line differences between two recorded runs of the same period: one row per line
-    added, removed or changed (with both amounts and the changed fields)."""
+    added (only in run_b), removed (only in run_a) or changed, with both amounts, the delta and
+    the changed fields. Lines are keyed as in ``orchestration.reports.diff_runs``."""
     _require_table(con, "reports", "report_runs", _REPORT_HINT)
     a, b = _run(con, run_a), _run(con, run_b)
     if a.get("period") != b.get("period"):
         raise UserError(f"runs {run_a!r} ({a.get('period')}) and {run_b!r} ({b.get('period')}) are "
                         "for different periods; only runs of the same period can be diffed")
-    return _diff_table(con, "invoice_lines", run_a, run_b) + _diff_table(con, "payout_lines", run_a, run_b)
+    from orchestration.reports import diff_runs  # the Dagster worker's diff: one definition of a line's key
+
+    return [_flatten_diff(d) for d in diff_runs(con, run_a, run_b)]
+
+
+# The columns of a line's key shown in a diff (the others - line_id, units, currency - follow them).
+_LINE_KEY_SHOWN = ("period", "invoice_period", "statement_period", "account_id", "farmer_id", "line_type",
+                   "usage_period", "resource", "component", "context", "tier")
+
+
+def _flatten_diff(d: dict) -> Row:
+    """A difference from ``orchestration.reports.diff_runs`` as one flat row."""
+    key = dict(d.get("key") or {})
+    shown = {k: v for k, v in key.items() if k in _LINE_KEY_SHOWN} or key
+    va, vb = d.get("values_a") or {}, d.get("values_b") or {}
+    a, b = d.get("amount_a"), d.get("amount_b")
+    delta = None if a is None and b is None else (b or Decimal(0)) - (a or Decimal(0))
+    changed = None
+    if d.get("change") == "changed":
+        changed = ",".join(c for c in sorted(set(va) | set(vb))
+                           if format_value(va.get(c)) != format_value(vb.get(c))
+                           or (va.get(c) is None) != (vb.get(c) is None))
+    return {"kind": d.get("kind"), "change": d.get("change"),
+            "line": " ".join("-" if v is None else format_value(v, k) for k, v in shown.items()),
+            "amount_a": a, "amount_b": b, "amount_delta": delta, "changed_fields": changed}
 
 
 def report_totals(con, run_a: str, run_b: str) -> list[Row]:
@@ -685,6 +686,36 @@ def _print(text: str, stream=None) -> None:
     (stream or sys.stdout).write(text)
 
 
+# What the table format shows (the columns present, in this order); csv/json show every column.
+TABLE_VIEWS = {
+    "usage": ("resource", "usage_period", "period", "period_to_date_quantity", "included_quantity", "included",
+              "included_remaining", "billable_quantity", "billable", "amount_to_date", "amount",
+              "projected_quantity", "projected_amount", "billable_unit", "currency", "as_of"),
+    "invoice_records": ("resource", "line_type", "usage_period", "source_name", "collection_name", "record_id",
+                        "base_quantity", "quantity", "amount"),
+    "payout_records": ("component", "line_type", "usage_period", "source_name", "collection_name", "record_id",
+                       "base_quantity", "quantity", "amount"),
+    "report_runs": ("period", "run_id", "status", "built_at", "as_of", "invoice_total", "payout_gross_total",
+                    "payout_net_total", "invoice_lines_sha256", "payout_lines_sha256"),
+}
+
+
+def table_view(rows: list[Row], view: str) -> list[str] | None:
+    if not rows:
+        return None
+    cols = [c for c in TABLE_VIEWS[view] if c in rows[0]]
+    return cols or None
+
+
+def render_vertical(row: Row) -> str:
+    width = max(len(k) for k in row)
+    out = []
+    for k, v in row.items():
+        text = format_value(v, k)
+        out.append(f"{k.ljust(width)}  {'' if text is None else text}".rstrip())
+    return "\n".join(out) + "\n"
+
+
 def cmd_resources(args) -> int:
     con = _open(args)
     try:
@@ -700,12 +731,17 @@ def cmd_chart(args) -> int:
         rows = chart(con, args.resource, args.start, args.end, account=args.account,
                      context_prefix=args.context_prefix, granularity=args.granularity,
                      raw_prefix=args.raw_prefix)
+        aggregation = resource_aggregation(con, args.resource)
     finally:
         con.close()
     _print(render(rows, args.ops_format))
     if args.ops_format == "table" and rows:
-        total = sum((r["quantity"] for r in rows), Decimal(0))
-        _print(f"total {format_decimal(total)} {rows[0].get('unit') or ''}".rstrip() + "\n")
+        if aggregation == "peak":
+            _print(f"{args.resource} is a peak gauge: each {args.granularity}'s value is that "
+                   f"{args.granularity}'s peak; they do not add up\n")
+        else:
+            total = sum((r["quantity"] for r in rows), Decimal(0))
+            _print(f"total {format_decimal(total)} {rows[0].get('unit') or ''}".rstrip() + "\n")
     return 0
 
 
@@ -744,7 +780,7 @@ def cmd_events(args) -> int:
             _print(f"wrote {n} records to {args.output}\n")
             _print(_events_summary(res))
         elif args.ops_format == "table":
-            _print(render(res.records, "table"))
+            _print(render(res.records, "table", table_view(res.records, f"{res.kind}_records")))
             _print(_events_summary(res))
         else:
             _print(render(res.records, args.ops_format))
@@ -766,7 +802,7 @@ def cmd_usage(args) -> int:
     if not rows and args.ops_format == "table":
         _print(f"no usage recorded for {args.account} in the current period\n")
         return 0
-    _print(render(rows, args.ops_format))
+    _print(render(rows, args.ops_format, table_view(rows, "usage") if args.ops_format == "table" else None))
     return 0
 
 
@@ -776,7 +812,10 @@ def cmd_report_show(args) -> int:
         rows = report_show(con, args.period, args.run, args.all)
     finally:
         con.close()
-    _print(render(rows, args.ops_format))
+    if args.ops_format == "table" and args.run:
+        _print(render_vertical(rows[0]))
+    else:
+        _print(render(rows, args.ops_format, table_view(rows, "report_runs") if args.ops_format == "table" else None))
     return 0
 
 

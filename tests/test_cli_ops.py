@@ -37,17 +37,20 @@ CREATE TABLE marts.dim_farmers (farmer_id VARCHAR, joined_at TIMESTAMP);
 INSERT INTO marts.dim_farmers VALUES ('F1', '2026-08-15'), ('F2', '2026-01-01');
 
 CREATE TABLE marts.fct_usage_daily (account_id VARCHAR, context VARCHAR, resource VARCHAR, usage_day DATE,
-    usage_period VARCHAR, quantity DECIMAL(38,12), billable_unit VARCHAR);
+    usage_period VARCHAR, quantity DECIMAL(38,12), billable_unit VARCHAR, base_quantity DECIMAL(38,9),
+    base_unit VARCHAR, aggregation VARCHAR);
 INSERT INTO marts.fct_usage_daily VALUES
- ('lab', 'lab/alice', 'compute.time_used', '2026-09-30', '2026-09', 5, 'core_hours'),
- ('lab', 'lab/alice', 'compute.time_used', '2026-10-01', '2026-10', 60, 'core_hours'),
- ('lab', 'lab/alice', 'compute.time_used', '2026-10-02', '2026-10', 40, 'core_hours'),
- ('lab', 'lab/bob', 'compute.time_used', '2026-10-02', '2026-10', 50, 'core_hours'),
- ('lab', 'lab/alice', 'compute.jobs_started', '2026-10-01', '2026-10', 617, 'count'),
- ('acme', 'acme/research', 'compute.time_used', '2026-10-01', '2026-10', 1.5, 'core_hours'),
- ('acme', 'acme/research/alice', 'compute.time_used', '2026-10-03', '2026-10', 0.000000000001, 'core_hours'),
- ('acme', 'acme/research2', 'compute.time_used', '2026-10-03', '2026-10', 2, 'core_hours'),
- ('acme', 'acme/re', 'compute.time_used', '2026-10-03', '2026-10', 7, 'core_hours');
+ ('lab', 'lab/alice', 'compute.time_used', '2026-09-30', '2026-09', 5, 'core_hours', NULL, 'core_seconds', 'sum'),
+ ('lab', 'lab/alice', 'compute.time_used', '2026-10-01', '2026-10', 60, 'core_hours', NULL, 'core_seconds', 'sum'),
+ ('lab', 'lab/alice', 'compute.time_used', '2026-10-02', '2026-10', 40, 'core_hours', NULL, 'core_seconds', 'sum'),
+ ('lab', 'lab/bob', 'compute.time_used', '2026-10-02', '2026-10', 50, 'core_hours', NULL, 'core_seconds', 'sum'),
+ ('lab', 'lab/alice', 'compute.jobs_started', '2026-10-01', '2026-10', 617, 'count', 617, 'count', 'sum'),
+ ('acme', 'acme/research', 'compute.time_used', '2026-10-01', '2026-10', 1.5, 'core_hours', NULL, 'core_seconds', 'sum'),
+ ('acme', 'acme/research/alice', 'compute.time_used', '2026-10-03', '2026-10', 0.000000000001, 'core_hours', NULL, 'core_seconds', 'sum'),
+ ('acme', 'acme/research2', 'compute.time_used', '2026-10-03', '2026-10', 2, 'core_hours', NULL, 'core_seconds', 'sum'),
+ ('acme', 'acme/re', 'compute.time_used', '2026-10-03', '2026-10', 7, 'core_hours', NULL, 'core_seconds', 'sum'),
+ ('acme', 'acme/data', 'storage.files', '2026-10-01', '2026-10', 7, 'count', 7, 'count', 'peak'),
+ ('acme', 'acme/data', 'storage.files', '2026-10-02', '2026-10', 3, 'count', 3, 'count', 'peak');
 
 CREATE TABLE marts.fct_usage_hourly (account_id VARCHAR, context VARCHAR, resource VARCHAR, usage_hour TIMESTAMP,
     usage_period VARCHAR, quantity DECIMAL(38,12), billable_unit VARCHAR);
@@ -66,24 +69,25 @@ INSERT INTO marts.fct_invoices VALUES
  ('acme', '2026-11', 'final', 'basic', 0, 0.00, 0.00, 0.00, 0, 'USD');
 
 CREATE TABLE marts.fct_invoice_lines (line_id VARCHAR, account_id VARCHAR, invoice_period VARCHAR,
-    line_type VARCHAR, resource VARCHAR, usage_period VARCHAR, quantity DECIMAL(38,12),
-    included DECIMAL(38,12), billable DECIMAL(38,12), amount DECIMAL(18,2));
+    line_type VARCHAR, resource VARCHAR, usage_period VARCHAR, billable_unit VARCHAR, quantity DECIMAL(38,12),
+    included_quantity DECIMAL(38,12), billable_quantity DECIMAL(38,12), rated_amount DECIMAL(18,2),
+    previous_quantity DECIMAL(38,12), previous_amount DECIMAL(18,2), amount DECIMAL(18,2), currency VARCHAR);
 INSERT INTO marts.fct_invoice_lines VALUES
- ('L1', 'lab', '2026-10', 'usage', 'compute.time_used', '2026-10', 150, 100, 50, 2.40),
- ('L2', 'lab', '2026-10', 'usage', 'compute.jobs_started', '2026-10', 1234, 1000, 234, 0.23),
- ('L3', 'lab', '2026-10', 'discount', NULL, '2026-10', NULL, NULL, NULL, -0.26),
- ('L4', 'lab', '2026-11', 'adjustment', 'compute.time_used', '2026-10', 20, NULL, NULL, 0.80),
- ('L5', 'lab', '2026-11', 'discount', NULL, '2026-11', NULL, NULL, NULL, -0.08);
+ ('L1', 'lab', '2026-10', 'usage', 'compute.time_used', '2026-10', 'core_hours', 150, 100, 50, 2.40, NULL, NULL, 2.40, 'USD'),
+ ('L2', 'lab', '2026-10', 'usage', 'compute.jobs_started', '2026-10', 'count', 1234, 1000, 234, 0.23, NULL, NULL, 0.23, 'USD'),
+ ('L3', 'lab', '2026-10', 'discount', NULL, '2026-10', NULL, NULL, NULL, NULL, NULL, NULL, NULL, -0.26, 'USD'),
+ ('L4', 'lab', '2026-11', 'adjustment', 'compute.time_used', '2026-10', 'core_hours', 170, 100, 70, 3.20, 150, 2.40, 0.80, 'USD'),
+ ('L5', 'lab', '2026-11', 'discount', NULL, '2026-11', NULL, NULL, NULL, NULL, NULL, NULL, NULL, -0.08, 'USD');
 
 CREATE TABLE marts.fct_invoice_line_records (line_id VARCHAR, account_id VARCHAR, invoice_period VARCHAR,
-    resource VARCHAR, usage_period VARCHAR, source_name VARCHAR, collection_name VARCHAR, record_id VARCHAR,
-    quantity DECIMAL(38,12), amount DECIMAL(18,2));
+    line_type VARCHAR, resource VARCHAR, usage_period VARCHAR, source_name VARCHAR, collection_name VARCHAR,
+    record_id VARCHAR, base_quantity DECIMAL(38,9), quantity DECIMAL(38,12), amount DECIMAL(18,2));
 INSERT INTO marts.fct_invoice_line_records VALUES
- ('L1', 'lab', '2026-10', 'compute.time_used', '2026-10', 'compute', 'usage_events', 'e2', 50, 0.80),
- ('L1', 'lab', '2026-10', 'compute.time_used', '2026-10', 'compute', 'usage_events', 'e1', 100, 1.60),
- ('L2', 'lab', '2026-10', 'compute.jobs_started', '2026-10', 'compute', 'usage_events', 'j1', 617, 0.12),
- ('L2', 'lab', '2026-10', 'compute.jobs_started', '2026-10', 'compute', 'usage_events', 'j2', 617, 0.11),
- ('L4', 'lab', '2026-11', 'compute.time_used', '2026-10', 'compute', 'usage_events', 'e3', 20, 0.80);
+ ('L1', 'lab', '2026-10', 'usage', 'compute.time_used', '2026-10', 'compute', 'usage_events', 'e2', 180000, 50, 0.80),
+ ('L1', 'lab', '2026-10', 'usage', 'compute.time_used', '2026-10', 'compute', 'usage_events', 'e1', 360000, 100, 1.60),
+ ('L2', 'lab', '2026-10', 'usage', 'compute.jobs_started', '2026-10', 'compute', 'usage_events', 'j1', 617, 617, 0.12),
+ ('L2', 'lab', '2026-10', 'usage', 'compute.jobs_started', '2026-10', 'compute', 'usage_events', 'j2', 617, 617, 0.11),
+ ('L4', 'lab', '2026-11', 'adjustment', 'compute.time_used', '2026-10', 'compute', 'usage_events', 'e3', 72000, 20, 0.80);
 
 CREATE TABLE marts.fct_payouts (farmer_id VARCHAR, statement_period VARCHAR, storage_gbh DECIMAL(38,12),
     download_gb DECIMAL(38,12), upload_gb DECIMAL(38,12), audits INTEGER, audits_passed INTEGER,
@@ -92,44 +96,54 @@ CREATE TABLE marts.fct_payouts (farmer_id VARCHAR, statement_period VARCHAR, sto
 INSERT INTO marts.fct_payouts VALUES
  ('F1', '2026-10', 336, 0.98, 0, 3, 2, 0.020306, 2, 75, 0.015230, 0.005076, 'ok', 'addr-f1');
 
-CREATE TABLE marts.fct_payout_lines (farmer_id VARCHAR, statement_period VARCHAR, component VARCHAR,
-    line_type VARCHAR, usage_period VARCHAR, quantity DECIMAL(38,12), rate DECIMAL(38,12), amount DECIMAL(38,6));
+CREATE TABLE marts.fct_payout_lines (line_id VARCHAR, farmer_id VARCHAR, statement_period VARCHAR, component VARCHAR,
+    line_type VARCHAR, usage_period VARCHAR, unit VARCHAR, quantity DECIMAL(38,12), rate DECIMAL(18,10),
+    rated_amount DECIMAL(18,6), previous_quantity DECIMAL(38,12), previous_amount DECIMAL(18,6), amount DECIMAL(18,6));
 INSERT INTO marts.fct_payout_lines VALUES
- ('F1', '2026-10', 'storage', 'usage', '2026-10', 336, 0.0000021, 0.000706),
- ('F1', '2026-10', 'download', 'usage', '2026-10', 0.98, 0.02, 0.019600);
+ ('P1', 'F1', '2026-10', 'storage', 'usage', '2026-10', 'GBh', 336, 0.0000021, 0.000706, NULL, NULL, 0.000706),
+ ('P2', 'F1', '2026-10', 'download', 'usage', '2026-10', 'GB', 0.98, 0.02, 0.019600, NULL, NULL, 0.019600);
 
-CREATE TABLE marts.fct_payout_line_records (farmer_id VARCHAR, statement_period VARCHAR, component VARCHAR,
-    usage_period VARCHAR, source_name VARCHAR, collection_name VARCHAR, record_id VARCHAR,
-    quantity DECIMAL(38,12), amount DECIMAL(38,6));
+CREATE TABLE marts.fct_payout_line_records (line_id VARCHAR, farmer_id VARCHAR, statement_period VARCHAR,
+    component VARCHAR, line_type VARCHAR, usage_period VARCHAR, source_name VARCHAR, collection_name VARCHAR,
+    record_id VARCHAR, base_quantity DECIMAL(38,9), quantity DECIMAL(38,12), amount DECIMAL(18,6));
 INSERT INTO marts.fct_payout_line_records VALUES
- ('F1', '2026-10', 'storage', '2026-10', 'storage_network', 'contracts', 'C1', 96, 0.000202),
- ('F1', '2026-10', 'storage', '2026-10', 'storage_network', 'contracts', 'C2', 240, 0.000504),
- ('F1', '2026-10', 'download', '2026-10', 'storage_network', 'transfer_reports', 'T1', 0.98, 0.019600);
+ ('P1', 'F1', '2026-10', 'storage', 'usage', '2026-10', 'storage_network', 'contracts', 'C1', 345600000000000, 96, 0.000202),
+ ('P1', 'F1', '2026-10', 'storage', 'usage', '2026-10', 'storage_network', 'contracts', 'C2', 864000000000000, 240, 0.000504),
+ ('P2', 'F1', '2026-10', 'download', 'usage', '2026-10', 'storage_network', 'transfer_reports', 'T1', 980000000, 0.98, 0.019600);
 
-CREATE TABLE marts.fct_current_usage (account_id VARCHAR, resource VARCHAR, period VARCHAR,
-    period_to_date_quantity DECIMAL(38,12), included DECIMAL(38,12), included_remaining DECIMAL(38,12),
-    billable DECIMAL(38,12), amount DECIMAL(18,2), projected_quantity DECIMAL(38,12), projected_amount DECIMAL(18,2));
+CREATE TABLE marts.fct_current_usage (account_id VARCHAR, usage_period VARCHAR, resource VARCHAR,
+    billable_unit VARCHAR, plan VARCHAR, as_of TIMESTAMP, period_start TIMESTAMP, period_end TIMESTAMP,
+    elapsed_seconds BIGINT, period_seconds BIGINT, period_to_date_quantity DECIMAL(38,12),
+    included_quantity DECIMAL(38,12), included_remaining DECIMAL(38,12), billable_quantity DECIMAL(38,12),
+    amount_to_date DECIMAL(18,2), projected_quantity DECIMAL(38,12), projected_billable_quantity DECIMAL(38,12),
+    projected_amount DECIMAL(18,2), currency VARCHAR);
 INSERT INTO marts.fct_current_usage VALUES
- ('lab', 'compute.time_used', '2026-12', 60, 100, 40, 0, 0.00, 186, 4.24),
- ('lab', 'compute.jobs_started', '2026-12', 10, 1000, 990, 0, 0.00, 31, 0.00),
- ('acme', 'compute.time_used', '2026-12', 1, 100, 99, 0, 0.00, 3.1, 0.00);
+ ('lab', '2026-12', 'compute.time_used', 'core_hours', 'basic', '2026-12-11 00:00:00', '2026-12-01', '2027-01-01',
+  864000, 2678400, 60, 100, 40, 0, 0.00, 186, 86, 4.24, 'USD'),
+ ('lab', '2026-12', 'compute.jobs_started', 'count', 'basic', '2026-12-11 00:00:00', '2026-12-01', '2027-01-01',
+  864000, 2678400, 10, 1000, 990, 0, 0.00, 31, 0, 0.00, 'USD'),
+ ('acme', '2026-12', 'compute.time_used', 'core_hours', 'basic', '2026-12-11 00:00:00', '2026-12-01', '2027-01-01',
+  864000, 2678400, 1, 100, 99, 0, 0.00, 3.1, 0, 0.00, 'USD');
 
-CREATE TABLE reports.report_runs (run_id VARCHAR, period VARCHAR, status VARCHAR, built_at TIMESTAMP,
-    config_hash VARCHAR, code_version VARCHAR, watermarks JSON, row_counts JSON, invoice_total DECIMAL(18,2),
-    payout_gross_total DECIMAL(38,6), payout_net_total DECIMAL(38,6), invoice_lines_sha256 VARCHAR,
-    payout_lines_sha256 VARCHAR);
+CREATE TABLE reports.report_runs (run_id VARCHAR PRIMARY KEY, period VARCHAR NOT NULL, status VARCHAR NOT NULL,
+    built_at TIMESTAMP NOT NULL, as_of TIMESTAMP NOT NULL, config_hash VARCHAR NOT NULL, code_version VARCHAR NOT NULL,
+    source_watermarks JSON NOT NULL, row_counts JSON NOT NULL, invoice_total DECIMAL(38,2),
+    payout_gross_total DECIMAL(38,6), payout_net_total DECIMAL(38,6), invoice_lines_sha256 VARCHAR NOT NULL,
+    payout_lines_sha256 VARCHAR NOT NULL);
 INSERT INTO reports.report_runs VALUES
- ('r1', '2026-10', 'success', '2026-11-04 01:00:00', 'cfg1', 'v1', '{"compute.usage_events": "2026-11-04T00:00:00Z"}',
-  '{"invoice_lines": 3}', 2.37, 0.020306, 0.005076, 'aaa', 'ppp'),
- ('r2', '2026-10', 'success', '2026-11-05 00:00:00', 'cfg1', 'v2', '{"compute.usage_events": "2026-11-05T00:00:00Z"}',
-  '{"invoice_lines": 4}', 3.37, 0.020306, 0.005076, 'bbb', 'ppp'),
- ('r0', '2026-09', 'success', '2026-10-04 02:00:00', 'cfg1', 'v1', '{}', '{}', 0.00, 0.000000, 0.000000, 'zzz', 'yyy');
+ ('r1', '2026-10', 'final', '2026-11-04 01:00:00', '2026-11-04 00:00:00', 'cfg1', 'v1',
+  '{"compute.usage_events": "2026-11-04T00:00:00Z"}', '{"fct_invoice_lines": 3}', 2.37, 0.020306, 0.005076, 'aaa', 'ppp'),
+ ('r2', '2026-10', 'final', '2026-11-05 00:00:00', '2026-11-04 00:00:00', 'cfg1', 'v2',
+  '{"compute.usage_events": "2026-11-05T00:00:00Z"}', '{"fct_invoice_lines": 3}', 3.37, 0.020306, 0.005076, 'bbb', 'ppp'),
+ ('r0', '2026-09', 'final', '2026-10-04 02:00:00', '2026-10-04 00:00:00', 'cfg1', 'v1',
+  '{}', '{}', 0.00, 0.000000, 0.000000, 'zzz', 'yyy');
 
 CREATE TABLE reports.invoice_lines AS SELECT 'r1' AS run_id, * FROM marts.fct_invoice_lines WHERE invoice_period = '2026-10';
 INSERT INTO reports.invoice_lines SELECT 'r2', * REPLACE (CASE WHEN line_id = 'L2' THEN 0.24 ELSE amount END AS amount)
   FROM marts.fct_invoice_lines WHERE invoice_period = '2026-10' AND line_type <> 'discount';
 INSERT INTO reports.invoice_lines VALUES
- ('r2', 'L9', 'acme', '2026-10', 'usage', 'compute.time_used', '2026-10', 1.5, 100, 0, 1.00);
+ ('r2', 'L9', 'acme', '2026-10', 'usage', 'compute.time_used', '2026-10', 'core_hours', 1.5, 100, 0, 1.00, NULL, NULL,
+  1.00, 'USD');
 CREATE TABLE reports.payout_lines AS SELECT 'r1' AS run_id, * FROM marts.fct_payout_lines;
 INSERT INTO reports.payout_lines SELECT 'r2', * FROM marts.fct_payout_lines;
 """
@@ -329,8 +343,8 @@ def test_events_export_csv_and_parquet(warehouse, tmp_path, capsys):
     assert ops(warehouse, "events", "--farmer", "F1", "--period", "2026-10", "--output", str(out_pq)) == 0
     back = duckdb.connect()
     rel = back.execute(f"SELECT record_id, amount, typeof(amount) FROM read_parquet('{out_pq}')").fetchall()
-    assert rel == [("T1", D("0.019600"), "DECIMAL(38,6)"), ("C1", D("0.000202"), "DECIMAL(38,6)"),
-                   ("C2", D("0.000504"), "DECIMAL(38,6)")]
+    assert rel == [("T1", D("0.019600"), "DECIMAL(18,6)"), ("C1", D("0.000202"), "DECIMAL(18,6)"),
+                   ("C2", D("0.000504"), "DECIMAL(18,6)")]
     assert back.execute(f"SELECT sum(amount) FROM read_parquet('{out_pq}')").fetchone()[0] == D("0.020306")
 
 
@@ -350,9 +364,13 @@ def test_events_mismatch_is_reported(tmp_path, capsys):
 
 def test_current_usage(con):
     assert cli_ops.current_usage(con, "lab", "compute.time_used") == [{
-        "account_id": "lab", "resource": "compute.time_used", "period": "2026-12",
-        "period_to_date_quantity": D("60"), "included": D("100"), "included_remaining": D("40"),
-        "billable": D("0"), "amount": D("0.00"), "projected_quantity": D("186"), "projected_amount": D("4.24")}]
+        "account_id": "lab", "usage_period": "2026-12", "resource": "compute.time_used",
+        "billable_unit": "core_hours", "plan": "basic", "as_of": dt.datetime(2026, 12, 11),
+        "period_start": dt.datetime(2026, 12, 1), "period_end": dt.datetime(2027, 1, 1),
+        "elapsed_seconds": 864000, "period_seconds": 2678400, "period_to_date_quantity": D("60"),
+        "included_quantity": D("100"), "included_remaining": D("40"), "billable_quantity": D("0"),
+        "amount_to_date": D("0.00"), "projected_quantity": D("186"), "projected_billable_quantity": D("86"),
+        "projected_amount": D("4.24"), "currency": "USD"}]
     assert [r["resource"] for r in cli_ops.current_usage(con, "lab")] == ["compute.jobs_started",
                                                                           "compute.time_used"]
     assert cli_ops.current_usage(con, "idle") == []
@@ -361,9 +379,26 @@ def test_current_usage(con):
 def test_usage_cli(warehouse, capsys):
     assert ops(warehouse, "usage", "--account", "lab", "--resource", "compute.time_used", "--format", "csv") == 0
     assert capsys.readouterr().out == (
-        "account_id,resource,period,period_to_date_quantity,included,included_remaining,billable,amount,"
-        "projected_quantity,projected_amount\n"
-        "lab,compute.time_used,2026-12,60,100,40,0,0.00,186,4.24\n")
+        "account_id,usage_period,resource,billable_unit,plan,as_of,period_start,period_end,elapsed_seconds,"
+        "period_seconds,period_to_date_quantity,included_quantity,included_remaining,billable_quantity,"
+        "amount_to_date,projected_quantity,projected_billable_quantity,projected_amount,currency\n"
+        "lab,2026-12,compute.time_used,core_hours,basic,2026-12-11T00:00:00Z,2026-12-01T00:00:00Z,"
+        "2027-01-01T00:00:00Z,864000,2678400,60,100,40,0,0.00,186,86,4.24,USD\n")
+    assert ops(warehouse, "usage", "--account", "lab") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "resource              usage_period  period_to_date_quantity  included_quantity  included_remaining"
+        "  billable_quantity  amount_to_date  projected_quantity  projected_amount  billable_unit  currency"
+        "  as_of",
+        "--------------------  ------------  -----------------------  -----------------  ------------------"
+        "  -----------------  --------------  ------------------  ----------------  -------------  --------"
+        "  --------------------",
+        "compute.jobs_started  2026-12                            10               1000                 990"
+        "                  0            0.00                  31              0.00  count          USD"
+        "       2026-12-11T00:00:00Z",
+        "compute.time_used     2026-12                            60                100                  40"
+        "                  0            0.00                 186              4.24  core_hours     USD"
+        "       2026-12-11T00:00:00Z",
+    ]
     assert ops(warehouse, "usage", "--account", "idle") == 0
     assert capsys.readouterr().out == "no usage recorded for idle in the current period\n"
 
@@ -381,12 +416,12 @@ def test_report_show(con):
 
 def test_report_diff(con):
     assert cli_ops.report_diff(con, "r1", "r2") == [
-        {"kind": "invoice", "change": "added", "line": "acme 2026-10 usage compute.time_used 2026-10",
-         "amount_a": None, "amount_b": D("1.00"), "amount_delta": D("1.00"), "changed_fields": None},
-        {"kind": "invoice", "change": "removed", "line": "lab 2026-10 discount - 2026-10",
-         "amount_a": D("-0.26"), "amount_b": None, "amount_delta": D("0.26"), "changed_fields": None},
-        {"kind": "invoice", "change": "changed", "line": "lab 2026-10 usage compute.jobs_started 2026-10",
+        {"kind": "invoice", "change": "changed", "line": "2026-10 lab usage 2026-10 compute.jobs_started",
          "amount_a": D("0.23"), "amount_b": D("0.24"), "amount_delta": D("0.01"), "changed_fields": "amount"},
+        {"kind": "invoice", "change": "removed", "line": "2026-10 lab discount 2026-10 -",
+         "amount_a": D("-0.26"), "amount_b": None, "amount_delta": D("0.26"), "changed_fields": None},
+        {"kind": "invoice", "change": "added", "line": "2026-10 acme usage 2026-10 compute.time_used",
+         "amount_a": None, "amount_b": D("1.00"), "amount_delta": D("1.00"), "changed_fields": None},
     ]
     assert cli_ops.report_diff(con, "r2", "r2") == []
 
@@ -395,11 +430,11 @@ def test_report_cli(warehouse, capsys):
     assert ops(warehouse, "report", "show", "--period", "2026-10", "--format", "json") == 0
     [run] = json.loads(capsys.readouterr().out)
     assert run["run_id"] == "r2" and run["invoice_total"] == "3.37"
-    assert run["watermarks"] == {"compute.usage_events": "2026-11-05T00:00:00Z"}
+    assert run["source_watermarks"] == {"compute.usage_events": "2026-11-05T00:00:00Z"}
     assert run["built_at"] == "2026-11-05T00:00:00Z"
     assert ops(warehouse, "report", "diff", "r1", "r2") == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[2].split() == ["invoice", "added", "acme", "2026-10", "usage", "compute.time_used", "2026-10",
+    assert out[4].split() == ["invoice", "added", "2026-10", "acme", "usage", "2026-10", "compute.time_used",
                               "1.00", "1.00"]
     assert "invoice_total: 2.37 -> 3.37" in out
     assert "payout_gross_total: 0.020306 -> 0.020306" not in out
