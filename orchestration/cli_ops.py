@@ -745,13 +745,17 @@ def cmd_chart(args) -> int:
     return 0
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _events_summary(res: EventsResult) -> str:
     label = "resource" if res.kind == "invoice" else "component"
     out = []
     for ln in res.lines:
         status = "OK" if ln["matches"] else "MISMATCH"
         out.append(f"{ln[label]} {ln['usage_period']} {ln['line_type'] or '(no line)'}: "
-                   f"{ln['records']} records, sum {format_decimal(ln['record_amount'], True)}, "
+                   f"{_n(ln['records'], 'record')}, sum {format_decimal(ln['record_amount'], True)}, "
                    f"line amount {format_decimal(ln['line_amount'] or Decimal(0), True) if ln['line_amount'] is not None else '-'}"
                    f" {status}")
     head = res.header or {}
@@ -763,7 +767,7 @@ def _events_summary(res: EventsResult) -> str:
     elif res.kind == "payout" and "gross" in head:
         totals = (f"; statement gross {format_value(head.get('gross'), 'gross')}, "
                   f"held {format_value(head.get('held'), 'held')}, net {format_value(head.get('net'), 'net')}")
-    out.append(f"{res.kind} {res.subject} {res.period}: {len(res.records)} records, "
+    out.append(f"{res.kind} {res.subject} {res.period}: {_n(len(res.records), 'record')}, "
                f"sum of contributions {format_decimal(res.record_amount, True)} = "
                f"sum of line amounts {format_decimal(res.line_amount, True)}"
                f"{'' if res.matches else ' MISMATCH'}{totals}")
@@ -777,7 +781,7 @@ def cmd_events(args) -> int:
                      resource=args.resource, component=args.component)
         if args.output:
             n = export_events(con, res, args.output)
-            _print(f"wrote {n} records to {args.output}\n")
+            _print(f"wrote {_n(n, 'record')} to {args.output}\n")
             _print(_events_summary(res))
         elif args.ops_format == "table":
             _print(render(res.records, "table", table_view(res.records, f"{res.kind}_records")))

@@ -576,3 +576,81 @@ def test_format_decimal_is_exact():
     assert f(D("0.015230"), money=True) == "0.015230"
     assert f(D("0.015230000000"), money=True) == "0.01523"
     assert f(D("2.400000000000"), money=True) == "2.40"
+
+
+# ---- views and consistency with the real marts ---------------------------------------------
+
+def test_chart_peak_gauge_footer(warehouse, capsys):
+    assert ops(warehouse, "chart", "storage.files", "--from", "2026-10-01", "--to", "2026-10-02") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[2:] == [
+        "acme        acme/data  2026-10-01         7  count",
+        "acme        acme/data  2026-10-02         3  count",
+        "storage.files is a peak gauge: each day's value is that day's peak; they do not add up",
+    ]
+
+
+def test_events_table_view(warehouse, capsys):
+    assert ops(warehouse, "events", "--account", "lab", "--period", "2026-11") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "resource           line_type   usage_period  source_name  collection_name  record_id  base_quantity"
+        "  quantity  amount",
+        "-----------------  ----------  ------------  -----------  ---------------  ---------  -------------"
+        "  --------  ------",
+        "compute.time_used  adjustment  2026-10       compute      usage_events     e3                 72000"
+        "        20    0.80",
+        "compute.time_used 2026-10 adjustment: 1 record, sum 0.80, line amount 0.80 OK",
+        "invoice lab 2026-11: 1 record, sum of contributions 0.80 = sum of line amounts 0.80; "
+        "invoice subtotal 0.80, discount 0.08, total 0.72",
+    ]
+
+
+def test_report_show_views(warehouse, capsys):
+    assert ops(warehouse, "report", "show") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["period", "run_id", "status", "built_at", "as_of", "invoice_total",
+                              "payout_gross_total", "payout_net_total", "invoice_lines_sha256",
+                              "payout_lines_sha256"]
+    assert out[3].split() == ["2026-10", "r2", "final", "2026-11-05T00:00:00Z", "2026-11-04T00:00:00Z", "3.37",
+                              "0.020306", "0.005076", "bbb", "ppp"]
+    assert ops(warehouse, "report", "show", "--run", "r1") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "run_id                r1"
+    assert 'source_watermarks     {"compute.usage_events": "2026-11-04T00:00:00Z"}' in out
+    assert "invoice_total         2.37" in out
+    assert ops(warehouse, "report", "show", "--all", "--period", "2026-10", "--format", "csv") == 0
+    assert [ln.split(",")[0] for ln in capsys.readouterr().out.splitlines()] == ["run_id", "r1", "r2"]
+
+
+def _contract_columns() -> dict[str, list[str]]:
+    import yaml
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent / "dbt_project" / "models" / "marts"
+    out = {}
+    for yml in root.rglob("*.yml"):
+        for model in (yaml.safe_load(yml.read_text()) or {}).get("models", []):
+            out[model["name"]] = [c["name"] for c in model.get("columns", [])]
+    return out
+
+
+def test_fixture_columns_exist_in_the_marts_contracts():
+    """Every column the fixture gives a mart is a column of that mart's dbt contract, so the
+    operations tested here query columns the real marts have."""
+    contracts = _contract_columns()
+    con = duckdb.connect()
+    con.execute(FIXTURE_SQL)
+    tables = [r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1").fetchall()]
+    missing = {t: [c for c in cli_ops.table_columns(con, "marts", t) if c not in contracts.get(t, [])]
+               for t in tables}
+    assert {t: cols for t, cols in missing.items() if cols} == {}
+
+
+def test_fixture_report_runs_match_the_report_writer():
+    from orchestration.reports import REPORT_RUNS_DDL
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA reports")
+    con.execute(REPORT_RUNS_DDL)
+    fixture = duckdb.connect()
+    fixture.execute(FIXTURE_SQL)
+    assert cli_ops.table_columns(fixture, "reports", "report_runs") == cli_ops.table_columns(con, "reports", "report_runs")
