@@ -204,20 +204,32 @@ _ACCOUNT_TABLES = (("marts", "dim_accounts", "account_id"), ("marts", "fct_invoi
 _FARMER_TABLES = (("marts", "dim_farmers", "farmer_id"), ("marts", "fct_payouts", "farmer_id"))
 
 
+def _id_exists(con, candidates: Sequence[tuple[str, str, str]], value: str) -> bool | None:
+    """Whether any candidate table has ``value`` (None if none of the tables exists)."""
+    sources = _existing(con, candidates)
+    if not sources:
+        return None
+    probes = " UNION ALL ".join(f"(SELECT 1 FROM {t} WHERE CAST({_q(c)} AS VARCHAR) = ? LIMIT 1)"
+                                for t, c in sources)
+    return bool(con.execute(f"SELECT count(*) FROM ({probes})", [value] * len(sources)).fetchone()[0])
+
+
 def check_account(con, account: str) -> str:
-    known = _known_ids(con, _ACCOUNT_TABLES)
-    if known is None:
+    found = _id_exists(con, _ACCOUNT_TABLES, account)
+    if found is None:
         raise NotReadyError(f"no account tables in this warehouse: {DEMO_HINT}")
-    if account not in known:
+    if not found:
+        known = _known_ids(con, _ACCOUNT_TABLES) or []
         raise UserError(f"unknown account {account!r}{_suggest(account, known)}")
     return account
 
 
 def check_farmer(con, farmer: str) -> str:
-    known = _known_ids(con, _FARMER_TABLES)
-    if known is None:
+    found = _id_exists(con, _FARMER_TABLES, farmer)
+    if found is None:
         raise NotReadyError(f"no farmer tables in this warehouse: {DEMO_HINT}")
-    if farmer not in known:
+    if not found:
+        known = _known_ids(con, _FARMER_TABLES) or []
         raise UserError(f"unknown farmer {farmer!r}{_suggest(farmer, known)}")
     return farmer
 

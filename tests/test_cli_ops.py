@@ -654,3 +654,21 @@ def test_fixture_report_runs_match_the_report_writer():
     fixture = duckdb.connect()
     fixture.execute(FIXTURE_SQL)
     assert cli_ops.table_columns(fixture, "reports", "report_runs") == cli_ops.table_columns(con, "reports", "report_runs")
+
+
+def test_locked_working_file_is_not_ready(tmp_path, capsys):
+    import subprocess
+    import sys
+    path = tmp_path / "busy.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+         "print('ready', flush=True); sys.stdin.read()", str(path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "ready\n"
+        assert main_ops(["resources", "--warehouse", str(path)]) == 3
+        assert capsys.readouterr().err == (
+            f"error: warehouse {path} is being written by another process; retry, or read the published copy\n")
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
