@@ -3,6 +3,8 @@
 ``run_dbt(args, warehouse, vars=None, target_dir=None)``  run dbt in-process (dbtRunner) on the
     repository's project with ``warehouse`` as the DuckDB file; returns the dbtRunnerResult.
 ``create_raw_tables(con, config=None)``  create every configured ``raw.<source>__<collection>``.
+``snapshot_connection(warehouse)``  read-only connection to a copy of the warehouse (dbt-duckdb
+    keeps the file open in-process after a run).
 ``insert_raw(con, source, collection, rows)``  insert raw rows (dicts of VARCHAR field values),
     filling the meta columns with defaults (``_knowledge_at`` from the collection's cursor field).
 """
@@ -55,6 +57,26 @@ def run_dbt(args: list[str], warehouse: Path, vars: dict[str, Any] | None = None
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def snapshot_connection(warehouse: Path, dest: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to a copy of ``warehouse`` (with its WAL).
+
+    dbt-duckdb keeps its own DuckDB instance open in-process after ``run_dbt``, and DuckDB refuses
+    a second connection to the same file with a different configuration; a copy sidesteps that.
+    """
+    import shutil
+
+    warehouse = Path(warehouse)
+    dest = Path(dest) if dest else warehouse.with_name(warehouse.stem + "_snapshot.duckdb")
+    for suffix in ("", ".wal"):
+        src = Path(str(warehouse) + suffix)
+        target = Path(str(dest) + suffix)
+        if target.exists():
+            target.unlink()
+        if src.exists():
+            shutil.copyfile(src, target)
+    return duckdb.connect(str(dest), read_only=True)
 
 
 def _sources(config: Any = None) -> Iterable[tuple[str, str]]:
