@@ -1,0 +1,434 @@
+"""abacus benchmark: how fast, how big, and how close to the limit, measured side by side.
+
+    python -m bench.run --size S|M|L [--skip-pandas] [--out bench/out] [--work-dir DIR]
+    make bench SIZE=M
+
+Steps (each measured as its own subprocess: wall seconds + peak RSS, see bench/measure.py):
+  generate      network straight into DuckDB raw (extract.generate), cached per size in the work dir
+  models_only   dbt build --select +fct_invoices +fct_payouts --exclude resource_type:test (fresh copy of raw)
+  full_build    dbt build (every model, seed and test; fresh copy of raw)
+  reference     bench/reference.sql: hand-written DuckDB totals of period Q (invoices + payouts)
+  pandas        bench/pandas_impl.py: the same totals in pandas (--skip-pandas to leave out)
+  append_day    one day of new documents (incl. late ones) appended to raw
+  daily_build   dbt build after the append (as_of moved one day on)
+The reference and pandas totals are checked against fct_invoices / fct_payouts to the cent (and
+to the micro-dollar for payouts); any difference fails the run (exit 1) after the results are
+written, listing the accounts/farmers that differ.
+
+Outputs: <out>/results-<size>.json and the table in bench/RESULTS.md (refreshed per size).
+DuckDB limits come from ABACUS_DUCKDB_MEMORY_LIMIT / ABACUS_DUCKDB_THREADS (dbt profile), and
+are applied to the reference too.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from bench.measure import Measurement, StepFailed, run_measured
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / "bench"
+SEEDS = REPO / "dbt_project" / "seeds"
+RAW_TABLES = [
+    "storage_network__contracts", "storage_network__transfer_reports", "storage_network__audits",
+    "storage_network__farmers", "storage_network__renters", "compute__usage_events",
+    "compute__accounts", "storage__usage_samples", "storage__accounts",
+]
+GEN_STAMP_VERSION = 1
+
+
+def _py() -> str:
+    return sys.executable
+
+
+def _dbt() -> str:
+    cand = Path(sys.executable).parent / "dbt"
+    return str(cand) if cand.exists() else (shutil.which("dbt") or "dbt")
+
+
+def duckdb_settings() -> dict:
+    return {"memory_limit": os.environ.get("ABACUS_DUCKDB_MEMORY_LIMIT", "8GB"),
+            "threads": int(os.environ.get("ABACUS_DUCKDB_THREADS", "2"))}
+
+
+# ------------------------------------------------------------------------------------ reference
+def render_reference(plan_vars: dict, raw: str = "wh.raw", seeds: Path = SEEDS) -> str:
+    sql = (BENCH / "reference.sql").read_text()
+    values = {"raw": raw, "seeds": str(seeds), **{k: str(v) for k, v in plan_vars.items()}}
+    for k, v in values.items():
+        sql = sql.replace("{{" + k + "}}", v)
+    return sql
+
+
+def run_reference(warehouse: str, out_dir: str, plan_vars: dict) -> None:
+    """Subprocess body of the `reference` step: totals of Q into <out_dir>/ref_*.parquet."""
+    import duckdb
+    s = duckdb_settings()
+    con = duckdb.connect(config={"memory_limit": s["memory_limit"], "threads": s["threads"]})
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"ATTACH '{warehouse}' AS wh (READ_ONLY)")
+    con.execute(render_reference(plan_vars))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    con.execute(f"COPY ref_invoices TO '{out / 'ref_invoices.parquet'}' (FORMAT PARQUET)")
+    con.execute(f"COPY ref_payouts TO '{out / 'ref_payouts.parquet'}' (FORMAT PARQUET)")
+    con.close()
+
+
+# ------------------------------------------------------------------------------------ daily append
+_SHIFT_FIELDS = {
+    "compute__usage_events": (["occurred_at", "recorded_at"], ["_id", "event_id"]),
+    "storage__usage_samples": (["observed_at", "recorded_at"], ["_id"]),
+    "storage_network__transfer_reports": (["started_at", "completed_at", "recorded_at"], ["_id", "transfer_id"]),
+    "storage_network__audits": (["audited_at", "recorded_at"], ["_id"]),
+    "storage_network__contracts": (["updated_at"], []),  # new versions of contracts touched that day
+}
+
+
+def append_day(warehouse: str, as_of: str, day: int = 1) -> dict:
+    """Subprocess body of `append_day`: one day of new documents into raw.
+
+    Uses the generator's raw increment writer when it has one; otherwise replays the raw rows that
+    became known during the last day before ``as_of`` one day later (new ids; every timestamp field
+    +1 day; late documents therefore stay late), which keeps the real mix of fresh, late, duplicate
+    and dirty documents. Returns rows appended per raw table.
+    """
+    import duckdb
+    try:
+        from extract import generate as g
+    except ImportError:  # pragma: no cover
+        g = None
+    writer = getattr(g, "write_increment_to_duckdb", None) if g else None
+    if writer is not None and os.environ.get("ABACUS_BENCH_APPEND", "generator") == "generator":
+        from bench.sizes import plan as size_plan
+        spec = size_plan(os.environ["ABACUS_BENCH_SIZE"]).spec
+        counts = writer(spec, warehouse, day=day)
+        return {f"{s}__{c}": n for (s, c), n in counts.items()}
+    con = duckdb.connect(warehouse)
+    con.execute("SET TimeZone = 'UTC'")
+    counts = {}
+    hi = dt.datetime.fromisoformat(as_of)
+    lo = hi - dt.timedelta(days=1)
+    tag = f"-d{day}"
+    for table, (times, ids) in _SHIFT_FIELDS.items():
+        cols = [r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema='raw' AND table_name=? ORDER BY ordinal_position",
+            [table]).fetchall()]
+        sel = []
+        for c in cols:
+            q = f'"{c}"'
+            if c in times:
+                sel.append(f"coalesce(strftime(timezone('UTC', try_cast(nullif(trim({q}), '') AS TIMESTAMPTZ)) + INTERVAL 1 DAY, "
+                           f"'%Y-%m-%dT%H:%M:%S.%gZ'), {q}) AS {q}")
+            elif c in ids:
+                sel.append(f"{q} || '{tag}' AS {q}")
+            elif c == "_knowledge_at":
+                sel.append(f"{q} + INTERVAL 1 DAY AS {q}")
+            elif c == "_batch_id":
+                sel.append(f"'bench-day{day}' AS {q}")
+            elif c == "_extracted_at":
+                sel.append(f"TIMESTAMP '{(hi + dt.timedelta(days=1)).isoformat(sep=' ')}' AS {q}")
+            else:
+                sel.append(q)
+        n = con.execute(
+            f'INSERT INTO raw."{table}" SELECT {", ".join(sel)} FROM raw."{table}" '
+            f"WHERE _knowledge_at >= ? AND _knowledge_at < ? AND coalesce(_batch_id, '') NOT LIKE 'bench-day%'",
+            [lo, hi]).fetchone()[0]
+        counts[table] = int(n)
+    con.close()
+    return counts
+
+
+# ------------------------------------------------------------------------------------ checking
+def _marts(warehouse: str, period: str):
+    import duckdb
+    con = duckdb.connect(warehouse, read_only=True)
+    try:
+        inv = con.execute(
+            "SELECT account_id, subtotal, discount, total FROM marts.fct_invoices WHERE invoice_period = ?",
+            [period]).fetchall()
+        pay = con.execute(
+            "SELECT farmer_id, status, gross, held, net FROM marts.fct_payouts WHERE statement_period = ?",
+            [period]).fetchall()
+    finally:
+        con.close()
+    return ({r[0]: tuple(Decimal(x) for x in r[1:]) for r in inv},
+            {r[0]: (r[1],) + tuple(Decimal(x) for x in r[2:]) for r in pay})
+
+
+def _load_totals(path_dir: Path, prefix: str):
+    import duckdb
+    con = duckdb.connect()
+    inv = con.execute(f"SELECT account_id, subtotal, discount, total FROM '{path_dir / (prefix + '_invoices.parquet')}'").fetchall()
+    pay = con.execute(f"SELECT farmer_id, status, gross, held, net FROM '{path_dir / (prefix + '_payouts.parquet')}'").fetchall()
+    con.close()
+    return ({r[0]: tuple(Decimal(str(x)) for x in r[1:]) for r in inv},
+            {r[0]: (r[1],) + tuple(Decimal(str(x)) for x in r[2:]) for r in pay})
+
+
+def compare(marts: dict, other: dict, names: tuple[str, ...], limit: int = 20) -> dict:
+    """Mismatches between two {key: values} maps; a key missing on one side counts as all zero."""
+    diffs = []
+    for key in sorted(set(marts) | set(other)):
+        a, b = marts.get(key), other.get(key)
+        za = tuple(0 if isinstance(x, Decimal) else None for x in (b or a))
+        a, b = a or za, b or za
+        bad = [n for n, x, y in zip(names, a, b)
+               if (x != y) and not (x is None or y is None)]
+        if bad:
+            diffs.append({"key": key, "fields": bad,
+                          "marts": {n: str(x) for n, x in zip(names, a)},
+                          "other": {n: str(y) for n, y in zip(names, b)}})
+    return {"rows_marts": len(marts), "rows_other": len(other), "mismatches": len(diffs), "examples": diffs[:limit]}
+
+
+def check(warehouse: str, period: str, out_dir: Path, prefix: str) -> dict:
+    inv_m, pay_m = _marts(warehouse, period)
+    inv_o, pay_o = _load_totals(out_dir, prefix)
+    # payout status only compared where both sides have the farmer
+    return {"invoices": compare(inv_m, inv_o, ("subtotal", "discount", "total")),
+            "payouts": compare(pay_m, pay_o, ("status", "gross", "held", "net")),
+            "totals_marts": {"invoice_total": str(sum((v[2] for v in inv_m.values()), Decimal(0))),
+                             "payout_gross": str(sum((v[1] for v in pay_m.values()), Decimal(0)))},
+            "totals_other": {"invoice_total": str(sum((v[2] for v in inv_o.values()), Decimal(0))),
+                             "payout_gross": str(sum((v[1] for v in pay_o.values()), Decimal(0)))}}
+
+
+# ------------------------------------------------------------------------------------ driver
+def raw_row_counts(warehouse: str) -> dict:
+    import duckdb
+    con = duckdb.connect(warehouse, read_only=True)
+    try:
+        have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema='raw'").fetchall()}
+        return {t: con.execute(f'SELECT count(*) FROM raw."{t}"').fetchone()[0] for t in RAW_TABLES if t in have}
+    finally:
+        con.close()
+
+
+def machine() -> dict:
+    def ver(mod):
+        try:
+            return __import__(mod).__version__
+        except Exception:
+            return None
+    mem = None
+    try:
+        with open("/proc/meminfo") as fh:
+            mem = round(int(fh.readline().split()[1]) / 1e6, 1)
+    except OSError:
+        pass
+    try:
+        dbt_v = subprocess.run([_dbt(), "--version"], capture_output=True, text=True, timeout=60).stdout
+        dbt_v = next((ln.split(":")[-1].strip() for ln in dbt_v.splitlines() if "installed" in ln), None)
+    except Exception:
+        dbt_v = None
+    return {"nproc": os.cpu_count(), "memory_gb": mem, "platform": platform.platform(),
+            "python": platform.python_version(), "duckdb": ver("duckdb"), "pandas": ver("pandas"),
+            "dbt_core": dbt_v, "duckdb_settings": duckdb_settings(),
+            "dbt_threads": int(os.environ.get("ABACUS_DBT_THREADS", "2"))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "_reference":  # internal: the measured reference subprocess
+        run_reference(argv[1], argv[2], json.loads(argv[3]))
+        return 0
+    if argv and argv[0] == "_append":  # internal: the measured append subprocess
+        print(json.dumps(append_day(argv[1], argv[2])))
+        return 0
+
+    p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    p.add_argument("--size", required=True, help="S | M | L")
+    p.add_argument("--skip-pandas", action="store_true")
+    p.add_argument("--out", default=str(BENCH / "out"))
+    p.add_argument("--work-dir", default=os.environ.get("ABACUS_BENCH_DIR", "/tmp/abacus-bench"),
+                   help="large files: cached raw databases and warehouse copies (default $ABACUS_BENCH_DIR or /tmp/abacus-bench)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--skip-daily", action="store_true")
+    p.add_argument("--regenerate", action="store_true", help="ignore the cached raw database")
+    a = p.parse_args(argv)
+
+    from bench.sizes import plan as size_plan
+    pl = size_plan(a.size, a.seed)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(a.work_dir) / pl.size
+    work.mkdir(parents=True, exist_ok=True)
+    logs = work / "logs"
+    logs.mkdir(exist_ok=True)
+    steps: dict[str, Measurement] = {}
+    env = {**os.environ, "ABACUS_BENCH_SIZE": pl.size, "PYTHONPATH": str(REPO)}
+
+    def step(name, cmd, **kw):
+        print(f"[bench {pl.size}] {name} ...", flush=True)
+        m = run_measured(name, cmd, env=kw.pop("env", env), cwd=REPO, log_path=logs / f"{name}.log", **kw)
+        print(f"[bench {pl.size}] {name}: {m.seconds:.1f}s, peak {m.peak_rss_mb:.0f} MB", flush=True)
+        steps[name] = m
+        return m
+
+    # 1. raw (cached per size + seed + generator source)
+    gen_src = (REPO / "extract" / "generate.py").read_bytes()
+    import hashlib
+    stamp = hashlib.sha256(gen_src + f"{pl.preset}/{a.seed}/{GEN_STAMP_VERSION}".encode()).hexdigest()[:16]
+    cached = work / f"raw-{pl.preset}-{a.seed}-{stamp}.duckdb"
+    if a.regenerate or not cached.exists():
+        for old in work.glob("raw-*.duckdb"):
+            old.unlink()
+        tmp = cached.with_suffix(".tmp")
+        tmp.unlink(missing_ok=True)
+        step("generate", [_py(), "-m", "extract.generate", "--size", pl.preset, "--seed", str(a.seed),
+                          "--to", "duckdb", "--out", str(tmp)])
+        tmp.rename(cached)
+    counts = raw_row_counts(str(cached))
+    print(f"[bench {pl.size}] raw rows: {counts}", flush=True)
+
+    wh = work / "warehouse.duckdb"
+    dbt_env = {**env, "ABACUS_WAREHOUSE": str(wh), "DBT_TARGET_PATH": str(work / "target"),
+               "DBT_LOG_PATH": str(work / "dbt-logs"), "DBT_PROFILES_DIR": str(REPO / "dbt_project")}
+    vars_json = json.dumps(pl.dbt_vars)
+
+    def fresh():
+        for f in (wh, wh.with_name(wh.name + ".wal")):
+            f.unlink(missing_ok=True)
+        shutil.copyfile(cached, wh)
+
+    failures: list[str] = []
+    # 2. dbt: models-only path, then full build (each on a fresh copy of raw)
+    fresh()
+    step("models_only", [_dbt(), "build", "--select", "+fct_invoices", "+fct_payouts",
+                         "--exclude", "resource_type:test", "--vars", vars_json], env=dbt_env)
+    fresh()
+    try:
+        step("full_build", [_dbt(), "build", "--vars", vars_json], env=dbt_env)
+    except StepFailed as exc:  # failing data tests are a finding, not a reason to stop measuring
+        steps["full_build"] = exc.measurement
+        failures.append(f"full_build: dbt build exited {exc.measurement.returncode} (tests failing?), log {exc.measurement.log}")
+        print(f"[bench {pl.size}] full_build FAILED (exit {exc.measurement.returncode}); continuing", flush=True)
+
+    # 3. reference and pandas, checked against the marts
+    res_dir = work / "results"
+    shutil.rmtree(res_dir, ignore_errors=True)
+    ref_vars = {"q_start": pl.period_start.strftime("%Y-%m-%d %H:%M:%S"),
+                "as_of": pl.as_of.strftime("%Y-%m-%d %H:%M:%S"), "grace_hours": pl.grace_hours,
+                "max_adjustment_periods": pl.max_adjustment_periods,
+                "gauge_max_gap_hours": pl.gauge_max_gap_hours}
+    step("reference", [_py(), "-m", "bench.run", "_reference", str(wh), str(res_dir), json.dumps(ref_vars)])
+    checks = {"reference": check(str(wh), pl.period, res_dir, "ref")}
+    if not a.skip_pandas:
+        step("pandas", [_py(), "-m", "bench.pandas_impl", str(wh), str(res_dir), json.dumps(ref_vars)])
+        checks["pandas"] = check(str(wh), pl.period, res_dir, "pd")
+    for who, c in checks.items():
+        for kind in ("invoices", "payouts"):
+            if c[kind]["mismatches"]:
+                failures.append(f"{who} vs marts: {c[kind]['mismatches']} {kind} differ, e.g. {c[kind]['examples'][:3]}")
+
+    # 4. daily cycle: append one day to the built warehouse, then dbt build again
+    if not a.skip_daily:
+        next_as_of = (pl.as_of + dt.timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
+        step("append_day", [_py(), "-m", "bench.run", "_append", str(wh), pl.as_of.strftime("%Y-%m-%d %H:%M:%S")])
+        daily_vars = json.dumps({**pl.dbt_vars, "as_of": next_as_of})
+        try:
+            step("daily_build", [_dbt(), "build", "--vars", daily_vars], env=dbt_env)
+        except StepFailed as exc:
+            steps["daily_build"] = exc.measurement
+            failures.append(f"daily_build: dbt build exited {exc.measurement.returncode}, log {exc.measurement.log}")
+
+    # 5. results
+    s = {k: v.seconds for k, v in steps.items()}
+    ratio = lambda x, y: round(s[x] / s[y], 2) if x in s and y in s and s[y] > 0 else None  # noqa: E731
+    daily = (s["append_day"] + s["daily_build"]) if "append_day" in s and "daily_build" in s else None
+    result = {
+        "size": pl.size, "preset": pl.preset, "seed": a.seed, "period": pl.period,
+        "as_of": pl.as_of.isoformat(), "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "raw_rows": counts, "raw_rows_total": sum(counts.values()),
+        "steps": {k: v.as_dict() for k, v in steps.items()},
+        "ratios": {"models_only_over_reference": ratio("models_only", "reference"),
+                   "pandas_over_models_only": ratio("pandas", "models_only"),
+                   "pandas_over_reference": ratio("pandas", "reference"),
+                   "daily_cycle_over_full_build": round(daily / s["full_build"], 3) if daily and s.get("full_build") else None},
+        "daily_cycle_seconds": round(daily, 3) if daily else None,
+        "checks": checks, "failures": failures, "machine": machine(),
+        "command": f"make bench SIZE={pl.size}" + (" ARGS=--skip-pandas" if a.skip_pandas else ""),
+    }
+    path = out / f"results-{pl.size}.json"
+    path.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    print(f"[bench {pl.size}] wrote {path}")
+    _refresh_results_md(out, BENCH / "RESULTS.md")
+    for f in failures:
+        print(f"[bench {pl.size}] FAIL {f}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+# ------------------------------------------------------------------------------------ RESULTS.md
+_BEGIN, _END = "<!-- bench:results:begin -->", "<!-- bench:results:end -->"
+
+
+def _fmt(x, nd=1):
+    return "–" if x is None else (f"{x:,.{nd}f}" if isinstance(x, (int, float)) else str(x))
+
+
+def _results_table(results: list[dict]) -> str:
+    cols = ["generate", "models_only", "full_build", "reference", "pandas", "append_day", "daily_build"]
+    lines = ["| size | raw rows | " + " | ".join(f"{c} s / MB" for c in cols)
+             + " | models/ref | pandas/models | daily/full | checks |",
+             "|---|---:|" + "---:|" * len(cols) + "---:|---:|---:|---|"]
+    for r in results:
+        st = r["steps"]
+        cells = [f"{_fmt(st[c]['seconds'])} / {_fmt(st[c]['peak_rss_mb'], 0)}" if c in st else "–" for c in cols]
+        ok = "OK" if not r["failures"] else f"{len(r['failures'])} FAIL"
+        rt = r["ratios"]
+        lines.append(f"| {r['size']} | {r['raw_rows_total']:,} | " + " | ".join(cells)
+                     + f" | {_fmt(rt['models_only_over_reference'], 2)} | {_fmt(rt['pandas_over_models_only'], 2)}"
+                     + f" | {_fmt(rt['daily_cycle_over_full_build'], 3)} | {ok} |")
+    lines += ["", "Rows per raw table:", "",
+              "| size | " + " | ".join(RAW_TABLES) + " |", "|---|" + "---:|" * len(RAW_TABLES)]
+    for r in results:
+        lines.append(f"| {r['size']} | " + " | ".join(f"{r['raw_rows'].get(t, 0):,}" for t in RAW_TABLES) + " |")
+    # growth across sizes
+    if len(results) > 1:
+        lines += ["", "Growth between consecutive sizes (time ratio vs raw-row ratio; ≤ 1.0 in the last column = no worse than linear):", "",
+                  "| from → to | rows × | models_only × | full_build × | reference × | models_only × / rows × |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for x, y in zip(results, results[1:]):
+            rows = y["raw_rows_total"] / max(x["raw_rows_total"], 1)
+            g = {c: (y["steps"][c]["seconds"] / x["steps"][c]["seconds"]) if c in x["steps"] and c in y["steps"] and x["steps"][c]["seconds"] else None
+                 for c in ("models_only", "full_build", "reference")}
+            lines.append(f"| {x['size']} → {y['size']} | {rows:.1f} | {_fmt(g['models_only'], 2)} | {_fmt(g['full_build'], 2)}"
+                         f" | {_fmt(g['reference'], 2)} | {_fmt(g['models_only'] / rows if g['models_only'] else None, 2)} |")
+    m = results[-1]["machine"]
+    lines += ["", f"Machine (last run): {m['nproc']} CPUs, {m['memory_gb']} GB RAM, {m['platform']}; Python {m['python']}, "
+              f"DuckDB {m['duckdb']}, dbt-core {m['dbt_core']}, pandas {m['pandas']}; DuckDB memory_limit "
+              f"{m['duckdb_settings']['memory_limit']}, threads {m['duckdb_settings']['threads']}, dbt threads {m['dbt_threads']}.",
+              "", "Reproduce: " + ", ".join(f"`{r['command']}` ({r['measured_at']})" for r in results) + "."]
+    return "\n".join(lines)
+
+
+def _refresh_results_md(out: Path, md: Path) -> None:
+    order = {"S": 0, "M": 1, "L": 2}
+    results = []
+    for f in out.glob("results-*.json"):
+        try:
+            results.append(json.loads(f.read_text()))
+        except ValueError:
+            continue
+    results.sort(key=lambda r: order.get(r["size"], 9))
+    table = _results_table(results) if results else "(no results yet)"
+    text = md.read_text() if md.exists() else f"# Benchmark results\n\n{_BEGIN}\n{_END}\n"
+    if _BEGIN not in text:
+        text += f"\n{_BEGIN}\n{_END}\n"
+    head, rest = text.split(_BEGIN, 1)
+    _, tail = rest.split(_END, 1)
+    md.write_text(f"{head}{_BEGIN}\n{table}\n{_END}{tail}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
