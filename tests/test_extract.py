@@ -429,3 +429,14 @@ def test_missing_cursor_index_is_warned(make_config, mongo, caplog):
     result = extract_collection(cfg, "compute", "accounts", now=U(2026, 2, 1))
     assert result.rows_inserted == 1
     assert "compute.accounts: no index starts with cursor field 'updated_at'" in caplog.text
+
+
+def test_embedded_environment_points_every_source_at_the_server(make_config, mongo_server):
+    from extract.embedded import embedded_environment
+
+    cfg = make_config()
+    assert embedded_environment(cfg, mongo_server.uri) == {
+        "ABACUS_STORAGE_NETWORK_URI": mongo_server.uri, "ABACUS_COMPUTE_URI": mongo_server.uri,
+        "ABACUS_STORAGE_URI": mongo_server.uri}
+    assert mongo_server.uri.startswith("mongodb://127.0.0.1:")
+    assert len({s.database for s in cfg.sources}) == 3  # one server, each source its own database
