@@ -93,8 +93,13 @@ DIRTY_KINDS: dict[str, list[tuple[str, str]]] = {
 DIRTY_KINDS["accounts"] = DIRTY_KINDS["renters"]
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _ms(t: dt.datetime) -> int:
-    return int(t.replace(tzinfo=UTC).timestamp() * 1000) if t.tzinfo is None else int(t.timestamp() * 1000)
+    """Milliseconds since the epoch (naive means UTC), exact integer arithmetic."""
+    t = t.replace(tzinfo=UTC) if t.tzinfo is None else t
+    return (t - _EPOCH) // dt.timedelta(milliseconds=1)
 
 
 def _add_months(t: dt.datetime, n: int) -> dt.datetime:
@@ -193,19 +198,16 @@ def _strings_fixed(mat: np.ndarray) -> pa.Array:
 
 
 def _hex_mat(vals: np.ndarray, width: int) -> np.ndarray:
-    shifts = np.arange(width - 1, -1, -1, dtype=np.uint64) * np.uint64(4)
-    nib = (vals.astype(np.uint64)[:, None] >> shifts[None, :]) & np.uint64(15)
-    return _HEX[nib.astype(np.intp)]
-
-
-def _digits_mat(vals: np.ndarray, width: int) -> np.ndarray:
-    pows = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    return ((vals.astype(np.int64)[:, None] // pows[None, :]) % 10 + 48).astype(np.uint8)
+    """(n, width) lowercase hex digits of the low ``4*width`` bits (width 8 or 16)."""
+    nbytes = width // 2
+    be = vals.astype(">u8").view(np.uint8).reshape(-1, 8)[:, 8 - nbytes:]
+    return np.frombuffer(np.ascontiguousarray(be).tobytes().hex().encode(), dtype=np.uint8).reshape(-1, width)
 
 
 def prefixed_ids(prefix: str, idx: np.ndarray, width: int) -> pa.Array:
-    p = np.frombuffer(prefix.encode(), dtype=np.uint8)
-    return _strings_fixed(np.hstack([np.broadcast_to(p, (len(idx), len(p))), _digits_mat(idx, width)]))
+    import pyarrow.compute as pc
+    digits = pc.utf8_lpad(pc.cast(pa.array(idx.astype(np.int64)), pa.string()), width=width, padding="0")
+    return pc.binary_join_element_wise(pa.scalar(prefix), digits, "")
 
 
 def entity_ids(prefix: str, n: int) -> list[str]:
@@ -233,21 +235,49 @@ def _dict_array(indices: np.ndarray, dictionary: list[str]) -> pa.Array:
     return pa.DictionaryArray.from_arrays(pa.array(indices.astype(np.int32)), pa.array(dictionary, pa.string()))
 
 
-def _num_text(m: np.ndarray) -> tuple[pa.Array, pa.Array]:
-    """(shortest decimal text, 4-decimal text) of scaled integers m / 1000."""
+def _dict_replace(v: pa.Array, mask: np.ndarray, value: str) -> pa.Array:
+    """``v`` (dictionary-encoded) with ``value`` where ``mask``."""
+    if not pa.types.is_dictionary(v.type):
+        import pyarrow.compute as pc
+        return pc.if_else(pa.array(mask), pa.scalar(value), v)
+    words = v.dictionary.to_pylist()
+    if value not in words:
+        words.append(value)
+    idx = np.asarray(v.indices.to_numpy(zero_copy_only=False)).copy()
+    idx[mask] = words.index(value)
+    return _dict_array(idx, words)
+
+
+def _num_text(m: np.ndarray, dec_rows: np.ndarray | None = None, bad_rows: np.ndarray | None = None) -> pa.Array:
+    """Exact ``$toString`` text of scaled integers ``m / 1000``: shortest decimal text (as for
+    int32/int64/double/numeric strings); 4-decimal text for the Decimal128 rows ``dec_rows``;
+    shortest text + ``x`` for the unparseable-string rows ``bad_rows``."""
     import pyarrow.compute as pc
-    neg = m < 0
-    a = np.abs(m)
-    ip = pa.array(a // SCALE)
-    fp = a % SCALE
-    sign = pa.array(np.where(neg, "-", ""), pa.string())
-    ip_s = pc.cast(ip, pa.string())
-    frac3 = pc.utf8_rtrim(pc.utf8_lpad(pc.cast(pa.array(fp), pa.string()), width=3, padding="0"), characters="0")
-    plain = pc.if_else(pa.array(fp == 0), pc.binary_join_element_wise(sign, ip_s, ""),
-                       pc.binary_join_element_wise(sign, ip_s, ".", frac3, ""))
-    frac4 = pc.utf8_lpad(pc.cast(pa.array(fp * 10), pa.string()), width=4, padding="0")
-    dec = pc.binary_join_element_wise(sign, ip_s, ".", frac4, "")
-    return plain, dec
+    ip = m // SCALE
+    frac = m % SCALE != 0
+    text = pc.cast(pa.array(ip), pa.string())
+    special = frac | (m < 0)
+    if dec_rows is not None:
+        special |= dec_rows
+    if bad_rows is not None:
+        special |= bad_rows
+    rows = np.flatnonzero(special)
+    if len(rows):
+        fixed = []
+        for v, d, bd in zip(m[rows].tolist(),
+                            (dec_rows[rows] if dec_rows is not None else np.zeros(len(rows), bool)).tolist(),
+                            (bad_rows[rows] if bad_rows is not None else np.zeros(len(rows), bool)).tolist()):
+            sign = "-" if v < 0 else ""
+            q, r = divmod(abs(v), SCALE)
+            if d and not bd:
+                fixed.append(f"{sign}{q}.{r * 10:04d}")
+            else:
+                t = f"{sign}{q}" + (f".{r:03d}".rstrip("0") if r else "")
+                fixed.append(t + "x" if bd else t)
+        mask = np.zeros(len(m), bool)
+        mask[rows] = True
+        text = pc.replace_with_mask(text, pa.array(mask), pa.array(fixed, pa.string()))
+    return text
 
 
 # ============================================================================ column builder
@@ -355,9 +385,7 @@ class Cols:
                 field = {"unknown_resource": "resource", "unknown_unit": "unit"}.get(kind, arg)
                 v = self.vals[field]
                 bogus = (extra or {}).get(kind, "sideways")
-                s = v.cast(pa.string()) if pa.types.is_dictionary(v.type) else v
-                import pyarrow.compute as pc
-                self.vals[field] = pc.if_else(pa.array(mask), pa.scalar(bogus), s)
+                self.vals[field] = _dict_replace(v, mask, bogus)
         return dup_rows
 
     # ---- rendering
@@ -370,17 +398,12 @@ class Cols:
         for f in self.spec.fields:
             v, t = self.vals[f.name], self.types[f.name]
             if f.kind == "number":
-                plain, dec = _num_text(v)
-                text = pc.if_else(pa.array(t == T_DEC), dec, plain)
-                text = pc.if_else(pa.array(self.bad), pc.binary_join_element_wise(plain, "x", ""), text)
-                v = text
+                v = _num_text(v, t == T_DEC, self.bad & (t == T_STR))
             elif f.kind == "timestamp":
                 v = pa.array(v.astype("datetime64[ms]"), pa.timestamp("ms"))
             elif f.kind == "bool":
                 v = pa.array(np.where(t == T_STR, np.where(v, "yes", "no"), np.where(v, "true", "false")),
                              pa.string())
-            elif pa.types.is_dictionary(v.type):
-                v = v.cast(pa.string())
             mis = (t <= T_NULL) if f.required else np.zeros(self.n, bool)
             mis |= (t > T_NULL) & ~np.isin(t, _ALLOWED[f.kind])
             misfit_any |= mis
@@ -542,17 +565,17 @@ class Network:
         elif coll == "transfer_reports":
             step = CHUNK // 2
             for a in range(0, self.spec.n_transfers, step):
-                yield self._transfer_docs(a, min(a + step, self.spec.n_transfers)).table()
+                yield from _tables(self._transfer_docs(a, min(a + step, self.spec.n_transfers)))
         elif coll == "audits":
             for a in range(0, self.spec.n_audits, CHUNK):
                 yield self._audit_docs(a, min(a + CHUNK, self.spec.n_audits)).table()
         elif coll == "usage_events":
             for a in range(0, self.spec.n_usage_events, CHUNK):
-                yield self._event_docs(a, min(a + CHUNK, self.spec.n_usage_events)).table()
+                yield from _tables(self._event_docs(a, min(a + CHUNK, self.spec.n_usage_events)))
         elif coll == "usage_samples":
             per = max(2, 2 * (CHUNK // (2 * self.spec.steps_per_series)))
             for a in range(0, self.spec.n_series, per):
-                yield self._sample_docs(a, min(a + per, self.spec.n_series)).table()
+                yield from _tables(self._sample_docs(a, min(a + per, self.spec.n_series)))
         else:
             raise ValueError(f"unknown collection {coll!r}")
 
@@ -679,16 +702,17 @@ class Network:
         dup = c.apply_dirt(rng, s.dirty_fraction, {"badenum": "sideways"})
         return self._with_dups(c, rng, dup, "recorded_at", "transfer_reports", (1 << 39) + gidx)
 
-    def _with_dups(self, c: Cols, rng, dup: np.ndarray, kfield: str, coll: str, gidx: np.ndarray) -> Cols:
+    def _with_dups(self, c: Cols, rng, dup: np.ndarray, kfield: str, coll: str, gidx: np.ndarray) -> list[Cols]:
+        """The chunk and, after it, the duplicates of its ``dup`` rows (recorded later, new _id)."""
         rows = np.flatnonzero(dup)
         if not len(rows):
-            return c
+            return [c]
         d = c.take(rows)
         k = np.minimum(d.vals[kfield] + rng.integers(60_000, 2 * MS_D, len(rows)), self.spec.horizon_ms - 1)
         d.vals[kfield] = k
         d.set("_id", object_ids(self.spec.seed, coll, k, gidx[rows] | (1 << 38)), T_OID)
         d.dirty[:] = True
-        return c.concat(d)
+        return [c, d]
 
     def _audit_docs(self, a: int, b: int, win: "Window | None" = None) -> Cols:
         s = self.spec
@@ -811,6 +835,12 @@ class Network:
         return self._with_dups(c, rng, dup, "recorded_at", "usage_samples", gidx)
 
 
+def _tables(cols: "Cols | list[Cols]") -> Iterator[pa.Table]:
+    for c in cols if isinstance(cols, list) else [cols]:
+        if c.n:
+            yield c.table()
+
+
 def _account_kind(source: str | None) -> str:
     if source is None:
         return "compute"
@@ -886,9 +916,9 @@ def generate_increment(spec: NetworkSpec, day: int = 1, cfg=None, network: "Netw
     rng = _rng(s, 200, day)
     tables: dict[str, list[pa.Table]] = {}
     ne = max(1, s.n_usage_events // days)
-    tables["usage_events"] = [net._event_docs(0, ne, win).table()]
-    tables["usage_samples"] = [net._sample_docs(a, min(a + 2 * 64, s.n_series), win).table()
-                               for a in range(0, s.n_series, 2 * 64)]
+    tables["usage_events"] = list(_tables(net._event_docs(0, ne, win)))
+    tables["usage_samples"] = [t for a in range(0, s.n_series, 2 * 64)
+                               for t in _tables(net._sample_docs(a, min(a + 2 * 64, s.n_series), win))]
     na = max(1, s.n_audits // days // 4)
     tables["audits"] = [net._audit_docs(0, na, win).table()]
     # late transfer reports: the missing side of base transfers (first chunk only)
@@ -1133,13 +1163,47 @@ def _raw_select(coll: str, view: str) -> str:
     return f"SELECT {', '.join(exprs)} FROM {view}"
 
 
+def canonical_json(doc: dict) -> str:
+    """``bson.json_util.dumps(doc, json_options=CANONICAL_JSON_OPTIONS)`` for the value types the
+    generator writes (str, ObjectId, int, Int64, float, Decimal128, datetime, bool, None), faster."""
+    from bson import Decimal128, Int64, ObjectId
+    parts = []
+    for k, v in doc.items():
+        if v is None:
+            r = "null"
+        elif v is True:
+            r = "true"
+        elif v is False:
+            r = "false"
+        elif isinstance(v, str):
+            r = json.dumps(v)
+        elif isinstance(v, ObjectId):
+            r = '{"$oid": "%s"}' % v
+        elif isinstance(v, Int64):
+            r = '{"$numberLong": "%d"}' % v
+        elif isinstance(v, int):
+            r = ('{"$numberInt": "%d"}' if -2**31 <= v < 2**31 else '{"$numberLong": "%d"}') % v
+        elif isinstance(v, float):
+            r = '{"$numberDouble": "%r"}' % v
+        elif isinstance(v, Decimal128):
+            r = '{"$numberDecimal": "%s"}' % v
+        elif isinstance(v, dt.datetime):
+            ms = _ms(v)
+            r = '{"$date": {"$numberLong": "%d"}}' % ms
+        else:  # pragma: no cover - not generated
+            from bson.json_util import CANONICAL_JSON_OPTIONS, dumps
+            r = dumps(v, json_options=CANONICAL_JSON_OPTIONS)
+        parts.append(f"{json.dumps(k)}: {r}")
+    return "{" + ", ".join(parts) + "}"
+
+
 def _with_raw_documents(tbl: pa.Table, coll: str) -> pa.Table:
-    from bson.json_util import CANONICAL_JSON_OPTIONS, dumps
+    dumps = canonical_json
     mis = np.asarray(tbl.column("#misfit").to_numpy(zero_copy_only=False))
     rows = np.flatnonzero(mis)
     raw = np.full(tbl.num_rows, None, dtype=object)
     if len(rows):
-        raw[rows] = [dumps(d, json_options=CANONICAL_JSON_OPTIONS) for d in documents(tbl, coll, rows)]
+        raw[rows] = [dumps(d) for d in documents(tbl, coll, rows)]
     return tbl.append_column("#raw", pa.array(raw, pa.string()))
 
 
