@@ -233,6 +233,9 @@ def cmd_demo(args) -> int:
     os.environ["ABACUS_CONFIG"] = str(_write_demo_config(data_dir))
     os.environ.pop("ABACUS_WAREHOUSE", None)
     os.environ["DAGSTER_HOME"] = str(data_dir / "dagster")
+    (data_dir / "dagster").mkdir(exist_ok=True)
+    if not (data_dir / "dagster" / "dagster.yaml").exists():
+        (data_dir / "dagster" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     os.environ.setdefault("DBT_TARGET_PATH", str(data_dir / "dbt_target"))
     os.environ.setdefault("DBT_LOG_PATH", str(data_dir / "dbt_target" / "logs"))
     cfg = _load_cfg()
@@ -267,13 +270,10 @@ def cmd_demo(args) -> int:
         with warehouse_writer(cfg.warehouse_path) as con:
             raw_counts = {(s.name, c): con.execute(f'SELECT count(*) FROM raw."{s.name}__{c}"').fetchone()[0]
                           for s, c in cfg.collections()}
-            first = con.execute(" UNION ALL ".join(
-                f'SELECT min(_knowledge_at) AS t FROM raw."{s.name}__{c}"' for s, c in cfg.collections()
-            )).fetchall()
             finals = {p for p in {r["period"] for r in report_runs(con)} if latest_run(con, p, "final")}
-        starts = [t for (t,) in first if t is not None]
         now = _now()
-        first_period = max(period_of(min(starts)) if starts else period_of(now), partitions_start()[:7])
+        spec = NetworkSpec.preset(args.size, args.seed)
+        first_period = max(period_of(spec.start), partitions_start()[:7])
         periods = closed_periods(first_period, cfg.grace_hours, now)
         failures: list[str] = []
         for p in periods:

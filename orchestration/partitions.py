@@ -147,3 +147,10 @@ def day_window(day: str) -> tuple[dt.datetime, dt.datetime]:
     """Knowledge-time window ``[day, day + 1)`` of a daily extraction partition."""
     start = parse_day(day)
     return start, start + dt.timedelta(days=1)
+
+
+def periods_to_request(now: dt.datetime, grace_hours: int | float, first: str, finals: set[str],
+                       lookback: int = 2) -> list[str]:
+    """Period-close sensor: the last ``lookback`` closed periods without a final report, oldest first."""
+    closed = closed_periods(first[:7], grace_hours, now)
+    return [p for p in closed[-lookback:] if p not in finals]

@@ -32,7 +32,7 @@ from extract.config import load_config
 from orchestration.assets.dbt import MONTHLY, abacus_dbt
 from orchestration.assets.extraction import DAILY, EXTRACT_MODE_TAG, MODE_NEW
 from orchestration.assets.reports import period_report, published_warehouse
-from orchestration.partitions import closed_periods, partitions_start
+from orchestration.partitions import closed_periods, partitions_start, periods_to_request
 
 WAREHOUSE_TAG = {"abacus/warehouse": "writer"}
 
@@ -48,13 +48,6 @@ def make_jobs(extraction_assets):
         description="Build one billing period: dbt build (as of close(P), or now for a draft), the "
                     "period report behind the gate, then publish.", tags=WAREHOUSE_TAG)
     return extract_job, period_job
-
-
-def periods_to_request(now: dt.datetime, grace_hours: int, first: str, finals: set[str],
-                       lookback: int = 2) -> list[str]:
-    """The most recent ``lookback`` closed periods without a final report, oldest first."""
-    closed = closed_periods(first[:7], grace_hours, now)
-    return [p for p in closed[-lookback:] if p not in finals]
 
 
 def make_schedules_and_sensors(extract_job, period_job):

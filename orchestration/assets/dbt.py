@@ -11,7 +11,6 @@
   1 in the instance) and ``extract.warehouse.warehouse_lock`` held for the whole dbt invocation
   (correct across processes whatever the instance settings).
 """
-from __future__ import annotations
 
 import datetime as dt
 import json
@@ -21,6 +20,7 @@ from typing import Any, Mapping
 from dagster import (
     AssetExecutionContext,
     AssetKey,
+    BackfillPolicy,
     Failure,
     MetadataValue,
     MonthlyPartitionsDefinition,
@@ -32,7 +32,9 @@ from orchestration.resources import DBT_PROJECT, AbacusConfig, Warehouse
 
 WRITER_POOL = "duckdb_writer"
 DRAFT_TAG = "draft"
-MONTHLY = MonthlyPartitionsDefinition(start_date=partitions_start(), end_offset=1)
+MONTHLY = MonthlyPartitionsDefinition(start_date=partitions_start()[:7], fmt="%Y-%m", end_offset=1)
+# Each period is its own run: its as_of (close(P) or now) differs from every other period's.
+ONE_PERIOD_PER_RUN = BackfillPolicy.multi_run(1)
 LAYERS = ("staging", "intermediate", "marts")
 
 
@@ -85,6 +87,7 @@ def _build_dbt_assets():
         partitions_def=MONTHLY,
         dagster_dbt_translator=TRANSLATOR,
         pool=WRITER_POOL,
+        backfill_policy=ONE_PERIOD_PER_RUN,
     )
     def abacus_dbt(context: AssetExecutionContext, dbt: DbtCliResource, abacus_config: AbacusConfig,
                    warehouse: Warehouse):
@@ -101,7 +104,18 @@ def _build_dbt_assets():
         # The profile reads the warehouse path from the environment of the dbt subprocess.
         os.environ["ABACUS_WAREHOUSE"] = str(path)
         with warehouse_lock(path):
-            yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+            invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context)
+            try:
+                yield from invocation.stream()
+            finally:
+                # Never leave dbt writing the warehouse after the lock is released.
+                if invocation.process.poll() is None:
+                    invocation.process.terminate()
+                    try:
+                        invocation.process.wait(timeout=30)
+                    except Exception:  # noqa: BLE001
+                        invocation.process.kill()
+                        invocation.process.wait()
 
     return abacus_dbt
 

@@ -18,7 +18,6 @@ Metadata: rows read / inserted / misfit, the window, the watermark after the run
 source URI. A failed extraction is recorded in ``raw._extract_runs`` (so the report gate sees it)
 and fails the step with ``dagster.Failure``.
 """
-from __future__ import annotations
 
 import datetime as dt
 

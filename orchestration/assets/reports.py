@@ -6,13 +6,12 @@ invoice and payout lines keyed by the Dagster run id and computes their canonica
 ``published_warehouse`` then copies marts and reports into the read-only published DuckDB file
 and Parquet files (atomic replace).
 """
-from __future__ import annotations
 
 import datetime as dt
 
 from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, MetadataValue, asset
 
-from orchestration.assets.dbt import MONTHLY, WRITER_POOL, dbt_keys, gate_or_fail, is_draft, mart_key
+from orchestration.assets.dbt import MONTHLY, ONE_PERIOD_PER_RUN, WRITER_POOL, dbt_keys, gate_or_fail, is_draft, mart_key
 from orchestration.partitions import dbt_vars_for_period
 from orchestration.resources import AbacusConfig, Warehouse
 
@@ -32,6 +31,7 @@ def _report_deps() -> list[AssetKey]:
     partitions_def=MONTHLY,
     deps=_report_deps(),
     pool=WRITER_POOL,
+    backfill_policy=ONE_PERIOD_PER_RUN,
     description="Invoices and payout statements of one billing period, recorded in reports.report_runs "
                 "with a canonical SHA-256 of their lines (final after close(P); draft with tag draft=true).",
 )
@@ -86,6 +86,7 @@ def period_report(context: AssetExecutionContext, abacus_config: AbacusConfig,
     partitions_def=MONTHLY,
     deps=[period_report],
     pool=WRITER_POOL,
+    backfill_policy=ONE_PERIOD_PER_RUN,
     description="Read-only copy of marts and reports for SQL/BI: <published_dir>/abacus.duckdb and "
                 "<published_dir>/parquet/<table>.parquet, each replaced atomically.",
 )
