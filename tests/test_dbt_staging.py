@@ -79,7 +79,9 @@ def _fill(con):
         dict(contract, _id="C2", data_size="1.5"),
         dict(contract, _id="C3", store_begin="2026-10-03T00:00:00Z", store_end="2026-10-01T00:00:00Z"),
         dict(contract, _id="C4", data_size=None, _misfit_fields=["data_size"],
-             _raw_document='{"_id": "C4", "data_size": {"$oid": "x"}}'),
+             _raw_document='{"_id": "C4", "data_size": {"$oid": "x"}}'),   # an object where a number belongs
+        dict(contract, _id="C5", data_size=None, _misfit_fields=["data_size"],
+             _raw_document='{"_id": "C5", "data_size": null}'),
     ])
     report = dict(transfer_id="T1", reporter="renter", renter_id="acct1", farmer_id="F", bucket="lab",
                   direction="download", bytes="1000000000", completed_at="2026-10-05T00:00:00Z",
@@ -102,6 +104,8 @@ def _fill(con):
         dict(_id="F", joined_at="2026-08-15T00:00:00Z", payout_address="addr",
              updated_at="2026-10-20T00:00:00Z"),
         dict(_id="G", joined_at="never", updated_at="2026-08-15T00:00:00Z"),
+        dict(_id="H", joined_at="2026-08-15T00:00:00Z", updated_at="2026-08-15T00:00:00Z",
+             _misfit_fields=["payout_address"], _raw_document='{"_id": "H", "payout_address": [1, 2]}'),
     ])
     insert_raw(con, "storage_network", "renters", [
         dict(_id="acct1", plan="basic", discount_pct="10", updated_at="2026-09-01T00:00:00Z"),
@@ -201,7 +205,7 @@ def test_contracts_versions(built):
     reasons = dict(_q(con, "select record_id, reject_reason from staging.stg_storage_network__contracts "
                            "where reject_reason is not null"))
     assert reasons == {"C2": "invalid_value:data_size", "C3": "end_before_begin",
-                       "C4": "missing_field:data_size"}
+                       "C4": "invalid_value:data_size", "C5": "missing_field:data_size"}
     assert _q(con, "select raw_document from marts.fct_rejected_records where record_id = 'C4'") == [
         ('{"_id": "C4", "data_size": {"$oid": "x"}}',)]
 
@@ -220,6 +224,9 @@ def test_transfers_audits_farmers(built):
     assert dict(_q(con, "select record_id, reject_reason from staging.stg_storage_network__audits")) == {
         "a1": None, "a2": "invalid_value:passed"}
     assert _q(con, "select passed from staging.stg_storage_network__audits where record_id='a1'") == [(False,)]
+    assert dict(_q(con, "select record_id, reject_reason from staging.stg_storage_network__farmers "
+                        "where reject_reason is not null")) == {
+        "G": "unparseable_timestamp:joined_at", "H": "invalid_value:payout_address"}
     assert _q(con, """select farmer_id, payout_address, valid_from, valid_to
                       from intermediate.int_farmer_versions_ordered order by valid_from""") == [
         ("F", None, datetime(2026, 8, 15), datetime(2026, 10, 20)),
@@ -269,8 +276,8 @@ def test_rejects_and_conservation_counts(built):
         select source_name, collection_name, count(*) from marts.fct_rejected_records group by all"""))
     assert per == {
         ("compute", "usage_events"): 8, ("storage", "usage_samples"): 2,
-        ("storage_network", "contracts"): 3, ("storage_network", "transfer_reports"): 2,
-        ("storage_network", "audits"): 1, ("storage_network", "farmers"): 1,
+        ("storage_network", "contracts"): 4, ("storage_network", "transfer_reports"): 2,
+        ("storage_network", "audits"): 1, ("storage_network", "farmers"): 2,
         ("storage_network", "renters"): 1, ("storage", "accounts"): 1,
     }
     # raw = kept + rejected + duplicates removed: usage events 14 = 4 + 8 + 2

@@ -18,6 +18,9 @@
       required    fields that must be present (NULL or blank -> missing_field)
       optional    optional fields: NULL but listed in _misfit_fields -> invalid_value (a value the
                   raw layout could not hold)
+    A required or optional field that is NULL in its column but holds a non-null value in the
+    extractor's _raw_document (e.g. an object where a number belongs) is invalid_value:<f>,
+    not missing_field:<f>.
       numbers     fields parsed with parse_number
       timestamps  fields parsed with parse_timestamp
       booleans    fields that must read 'true'/'false'
@@ -33,7 +36,7 @@
     {%- set checks = [] -%}
     {%- do checks.append((alias ~ '._knowledge_at is null', 'missing_knowledge_time')) -%}
     {%- for f in required -%}
-        {%- do checks.append((clean_text(alias ~ '."' ~ f ~ '"') ~ ' is null', 'missing_field:' ~ f)) -%}
+        {%- do checks.append(('(' ~ clean_text(alias ~ '."' ~ f ~ '"') ~ ' is null and not ' ~ in_raw_document(alias, f) ~ ')', 'missing_field:' ~ f)) -%}
     {%- endfor -%}
     {%- for f in numbers -%}
         {%- set c = alias ~ '."' ~ f ~ '"' -%}
@@ -43,9 +46,10 @@
         {%- set c = alias ~ '."' ~ f ~ '"' -%}
         {%- do checks.append(('(' ~ clean_text(c) ~ ' is not null and ' ~ parse_timestamp(c) ~ ' is null)', 'unparseable_timestamp:' ~ f)) -%}
     {%- endfor -%}
-    {%- for f in optional -%}
+    {%- for f in required + optional -%}
         {%- set c = alias ~ '."' ~ f ~ '"' -%}
-        {%- do checks.append(('(' ~ clean_text(c) ~ ' is null and coalesce(list_contains(' ~ alias ~ '._misfit_fields, \'' ~ f ~ '\'), false))', 'invalid_value:' ~ f)) -%}
+        {%- set misfit = ' or coalesce(list_contains(' ~ alias ~ '._misfit_fields, \'' ~ f ~ '\'), false)' if f in optional else '' -%}
+        {%- do checks.append(('(' ~ clean_text(c) ~ ' is null and (' ~ in_raw_document(alias, f) ~ misfit ~ '))', 'invalid_value:' ~ f)) -%}
     {%- endfor -%}
     {%- for f in booleans -%}
         {%- set c = alias ~ '."' ~ f ~ '"' -%}
@@ -70,4 +74,9 @@
         {%- do checks.append(('(' ~ unknown_unit ~ ')', 'unknown_unit')) -%}
     {%- endif -%}
     {{ first_reject_reason(checks) }}
+{%- endmacro %}
+
+{#- True when the extractor's canonical Extended JSON holds a non-null value for `field`. -#}
+{% macro in_raw_document(alias, field) -%}
+    (coalesce(try(json_type({{ alias }}._raw_document, '$."{{ field }}"')), 'NULL') <> 'NULL')
 {%- endmacro %}

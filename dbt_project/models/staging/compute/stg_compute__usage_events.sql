@@ -30,7 +30,7 @@ select
     {{ parse_timestamp('r.occurred_at') }} as occurred_at,
     {{ parse_timestamp('r.recorded_at') }} as recorded_at,
     {{ reject_reason(
-        required=['event_id', 'account_id', 'context', 'resource', 'quantity', 'unit', 'occurred_at', 'recorded_at'],
+        required=['_id', 'event_id', 'account_id', 'context', 'resource', 'quantity', 'unit', 'occurred_at', 'recorded_at'],
         numbers=['quantity'],
         timestamps=['occurred_at', 'recorded_at'],
         negative=['quantity'],

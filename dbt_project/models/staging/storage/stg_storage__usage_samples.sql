@@ -29,7 +29,7 @@ select
     {{ parse_timestamp('r.observed_at') }} as observed_at,
     {{ parse_timestamp('r.recorded_at') }} as recorded_at,
     {{ reject_reason(
-        required=['account_id', 'context', 'resource', 'value', 'unit', 'observed_at', 'recorded_at'],
+        required=['_id', 'account_id', 'context', 'resource', 'value', 'unit', 'observed_at', 'recorded_at'],
         numbers=['value'],
         timestamps=['observed_at', 'recorded_at'],
         negative=['value'],

@@ -29,7 +29,7 @@ select
         when 'upload' then 'network.upload'
     end as resource,
     {{ reject_reason(
-        required=['transfer_id', 'reporter', 'renter_id', 'farmer_id', 'bucket', 'direction', 'bytes', 'completed_at', 'recorded_at'],
+        required=['_id', 'transfer_id', 'reporter', 'renter_id', 'farmer_id', 'bucket', 'direction', 'bytes', 'completed_at', 'recorded_at'],
         optional=['contract_id', 'started_at'],
         numbers=['bytes'],
         timestamps=['started_at', 'completed_at', 'recorded_at'],
