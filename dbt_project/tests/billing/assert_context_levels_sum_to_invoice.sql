@@ -1,0 +1,26 @@
+-- At every depth, the context amounts of an invoice add up exactly to its total; per line too.
+with per_depth as (
+    select account_id, invoice_period, depth, sum(amount) as amount
+    from {{ ref('fct_invoice_context_amounts') }}
+    group by account_id, invoice_period, depth
+),
+per_line as (
+    select line_id, depth, sum(amount) as amount
+    from {{ ref('fct_invoice_context_amounts') }}
+    group by line_id, depth
+)
+select 'invoice' as what, d.account_id as id, d.invoice_period as period, d.depth
+from per_depth as d
+join {{ ref('fct_invoices') }} as i using (account_id, invoice_period)
+where d.amount <> i.total
+union all
+select 'line', p.line_id, null, p.depth
+from per_line as p
+join {{ ref('fct_invoice_lines') }} as l using (line_id)
+where p.amount <> l.amount
+union all
+-- every line with a non-zero amount is broken down
+select 'missing', l.line_id, l.invoice_period, null
+from {{ ref('fct_invoice_lines') }} as l
+where l.amount <> 0
+  and not exists (select 1 from {{ ref('fct_invoice_context_amounts') }} c where c.line_id = l.line_id)

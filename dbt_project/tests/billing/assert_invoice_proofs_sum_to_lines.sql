@@ -1,0 +1,13 @@
+-- Proof contributions sum exactly to each usage/adjustment line's quantity and amount.
+with r as (
+    select line_id, sum(quantity) as quantity, sum(amount) as amount
+    from {{ ref('fct_invoice_line_records') }}
+    group by line_id
+)
+select l.line_id, l.amount, r.amount as proof_amount, l.quantity, r.quantity as proof_quantity
+from {{ ref('fct_invoice_lines') }} as l
+left join r using (line_id)
+where l.line_type <> 'discount'
+  and (coalesce(r.amount, 0) <> l.amount
+       or coalesce(r.quantity, 0) <> case when l.line_type = 'adjustment'
+                                          then l.quantity - l.previous_quantity else l.quantity end)

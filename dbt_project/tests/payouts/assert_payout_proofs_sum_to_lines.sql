@@ -1,0 +1,13 @@
+-- Proof contributions sum exactly to each payout line's quantity and amount (lines with a
+-- non-zero quantity or amount must have records).
+with r as (
+    select line_id, sum(quantity) as quantity, sum(amount) as amount
+    from {{ ref('fct_payout_line_records') }}
+    group by line_id
+)
+select l.line_id
+from {{ ref('fct_payout_lines') }} as l
+left join r using (line_id)
+where coalesce(r.amount, 0) <> l.amount
+   or coalesce(r.quantity, 0) <> case when l.line_type = 'adjustment'
+                                      then l.quantity - l.previous_quantity else l.quantity end
