@@ -491,7 +491,7 @@ def current_usage(con, account: str, resource: str | None = None) -> list[Row]:
 
 # ---- reports -------------------------------------------------------------------------------
 
-_REPORT_HINT = "no report has been built yet; build one (Dagster `report` asset or `make demo`)"
+_REPORT_HINT = "no report has been built yet; run `abacus report build --period YYYY-MM` (or `make demo`)"
 
 
 def _run_ids(con) -> list[str]:

@@ -561,7 +561,7 @@ def test_marts_not_built(tmp_path, capsys):
     assert main_ops(["report", "show", "--warehouse", str(empty)]) == 3
     assert capsys.readouterr().err == (
         "error: reports.report_runs does not exist in this warehouse: no report has been built yet; "
-        "build one (Dagster `report` asset or `make demo`)\n")
+        "run `abacus report build --period YYYY-MM` (or `make demo`)\n")
 
 
 def test_format_decimal_is_exact():
