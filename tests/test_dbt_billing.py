@@ -13,7 +13,8 @@ close(2026-12) = 2027-01-04, close(2027-01) = 2027-02-04; 2027-02 is a draft):
 - renter R3 (no plan) with C4 (1e12 bytes all October, F4); a version recorded 2026-11-10
   ends it 10-16: November's invoice carries a negative adjustment.
 - account `late`: 10 core_hours occurred 2026-09-15, recorded 2027-01-20, after September's
-  adjustment window (closed with December) -> late, not billed.
+  adjustment window (closed with December) -> late, not billed; and 10 core_hours on
+  2027-02-05: current usage 9 days into February, projected x 28/9.
 """
 from __future__ import annotations
 
@@ -70,6 +71,7 @@ def load_fixture(con: duckdb.DuckDBPyConnection) -> None:
                "2026-10-30T10:00:00Z", "2026-11-05T00:00:00Z"),
         _event("E6", "late", "late/x", "compute.time_used", "10", "core_hours",
                "2026-09-15T00:00:00Z", "2027-01-20T00:00:00Z"),
+        _event("E7", "late", "late/x", "compute.time_used", "10", "core_hours", "2027-02-05T00:00:00Z"),
     ])
     insert_raw(con, "storage_network", "contracts", [
         _contract("C1", "R1", "r1/photos", "F1", "2000000000", "2026-09-30T12:00:00Z",
@@ -223,5 +225,10 @@ def test_proofs_sum_to_lines(con):
 
 
 def test_draft_and_current_usage(con):
-    assert rows(con, "select distinct status from marts.fct_invoices where invoice_period = '2027-02'") in ([], [("draft",)])
+    assert rows(con, "select distinct status, total from marts.fct_invoices where invoice_period = '2027-02'") == [
+        ("draft", D("0.50"))]
+    assert rows(con, """select account_id, resource, period_to_date_quantity, included_remaining, amount_to_date,
+                               projected_quantity, projected_amount from marts.fct_current_usage""") == [
+        # 10 x 28 days / 9 days = 31.111111111111 core_hours x 0.05 = 1.5555... -> 1.56
+        ("late", "compute.time_used", D(10), D(0), D("0.50"), D("31.111111111111"), D("1.56"))]
     assert rows(con, "select count(*) from marts.fct_invoices where invoice_period <= '2027-01' and status <> 'final'") == [(0,)]
