@@ -27,7 +27,10 @@
       integers    number fields that must be integral (byte counts)
       invalid     extra (condition, field) pairs -> invalid_value:<field>
       negative    number fields that must be >= 0 -> negative_quantity
-      end_before_begin  list of (begin_field, end_field) timestamp pairs: end < begin
+      end_before_begin  list of (begin_field, end_field) timestamp pairs: end < begin, compared
+                  at whole seconds (a date sent as text often has no milliseconds: a report
+                  completed 0.4 s after it started must not be rejected because its completion
+                  time was rendered as '06:46:38' and its start as '06:46:38.474')
       unknown_resource  condition; unknown_unit  condition
     Returns the CASE expression. -#}
 {% macro reject_reason(alias='r', required=[], optional=[], numbers=[], timestamps=[], booleans=[],
@@ -65,7 +68,7 @@
         {%- do checks.append((parse_number(alias ~ '."' ~ f ~ '"') ~ ' < 0', 'negative_quantity')) -%}
     {%- endfor -%}
     {%- for b, e in end_before_begin -%}
-        {%- do checks.append((parse_timestamp(alias ~ '."' ~ e ~ '"') ~ ' < ' ~ parse_timestamp(alias ~ '."' ~ b ~ '"'), 'end_before_begin')) -%}
+        {%- do checks.append(("date_trunc('second', " ~ parse_timestamp(alias ~ '."' ~ e ~ '"') ~ ") < date_trunc('second', " ~ parse_timestamp(alias ~ '."' ~ b ~ '"') ~ ")", 'end_before_begin')) -%}
     {%- endfor -%}
     {%- if unknown_resource is not none -%}
         {%- do checks.append(('(' ~ unknown_resource ~ ')', 'unknown_resource')) -%}
