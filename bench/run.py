@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     # 2. dbt: models-only path, then full build (each on a fresh copy of raw)
     fresh()
     step("models_only", [_dbt(), "build", "--select", "+fct_invoices", "+fct_payouts",
-                         "--exclude", "resource_type:test", "--vars", vars_json], env=dbt_env)
+                         "--exclude", "resource_type:test", "resource_type:unit_test", "--vars", vars_json], env=dbt_env)
     fresh()
     try:
         step("full_build", [_dbt(), "build", "--vars", vars_json], env=dbt_env)
@@ -357,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
                    "daily_cycle_over_full_build": round(daily / s["full_build"], 3) if daily and s.get("full_build") else None},
         "daily_cycle_seconds": round(daily, 3) if daily else None,
         "checks": checks, "failures": failures, "machine": machine(),
-        "command": f"make bench SIZE={pl.size}" + (" ARGS=--skip-pandas" if a.skip_pandas else ""),
+        "command": (f"python -m bench.run --size {pl.size} --skip-pandas" if a.skip_pandas else f"make bench SIZE={pl.size}"),
     }
     path = out / f"results-{pl.size}.json"
     path.write_text(json.dumps(result, indent=2, default=str) + "\n")
