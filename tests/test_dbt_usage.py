@@ -122,7 +122,7 @@ def run_dbt_subprocess(args: list[str], warehouse: Path) -> subprocess.Completed
     env = dict(os.environ, ABACUS_WAREHOUSE=str(warehouse), DBT_TARGET_PATH=str(target),
                DBT_LOG_PATH=str(target / "logs"), DBT_PROFILES_DIR=str(PROFILES_DIR))
     dbt = Path(sys.executable).parent / "dbt"
-    return subprocess.run([str(dbt), *args, "--project-dir", str(REPO_ROOT), "--vars", json.dumps({"as_of": AS_OF})],
+    return subprocess.run([str(dbt), *args, "--project-dir", str(REPO_ROOT), "--vars", json.dumps({"as_of": AS_OF, "usage_hourly_periods": 6})],
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True)
 
 

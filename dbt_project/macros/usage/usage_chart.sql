@@ -8,11 +8,21 @@
     storage.files (aggregation 'peak'): a bucket's quantity is the peak among the samples whose
     hold interval meets the bucket; peaks do not add up, so those rows are excluded from the sum
     invariant (their monthly line is the max, not the sum). -#}
-{% macro usage_chart(grain, bucket_col, bucket_type) -%}
-with lines as (
+{% macro usage_chart(grain, bucket_col, bucket_type, last_periods=none) -%}
+with chart_periods as (
+    -- all periods, or only the latest `last_periods` ones (hourly charts)
+    select period
+    from {{ ref('int_periods') }}
+    {%- if last_periods is not none %}
+    qualify row_number() over (order by period_start desc) <= {{ last_periods | int }}
+    {%- endif %}
+),
+
+lines as (
     select *
     from {{ ref('int_account_usage_known') }}
     where known_period = usage_period
+      and usage_period in (select period from chart_periods)
 ),
 
 resources as (
@@ -22,6 +32,7 @@ resources as (
 windows as (
     select * from {{ ref('int_usage_knowledge_windows') }}
     where known_period = usage_period
+      and usage_period in (select period from chart_periods)
 ),
 
 intervals as (
@@ -31,18 +42,55 @@ intervals as (
            CAST(data_size_bytes AS DECIMAL(38,9)) as rate
     from {{ ref('int_storage_contracts_clipped') }}
     where known_period = usage_period
+      and usage_period in (select period from chart_periods)
     union all
     select account_id, context, resource, usage_period,
            held_start, held_end, CAST(value_base AS DECIMAL(38,9))
     from {{ ref('int_gauge_intervals_capped') }}
     where known_period = usage_period and holds_in_period
+      and usage_period in (select period from chart_periods)
+),
+
+interval_changes as (
+    -- sweep per line: the rate changes at each interval's start and end, so overlapping
+    -- contracts of one line become a few constant-rate segments (never one row per contract per
+    -- bucket). storage.files is not summed: its holds (disjoint within a series) stay as they are.
+    select account_id, context, resource, usage_period, start_at as change_at, rate as delta
+    from intervals where resource <> 'storage.files'
+    union all
+    select account_id, context, resource, usage_period, end_at, -rate
+    from intervals where resource <> 'storage.files'
+),
+
+change_points as (
+    select account_id, context, resource, usage_period, change_at, CAST(sum(delta) AS DECIMAL(38,9)) as delta
+    from interval_changes
+    group by account_id, context, resource, usage_period, change_at
+),
+
+segments as (
+    select * from (
+        select
+            account_id, context, resource, usage_period,
+            change_at as start_at,
+            lead(change_at) over (partition by account_id, context, resource, usage_period order by change_at) as end_at,
+            CAST(sum(delta) over (
+                partition by account_id, context, resource, usage_period
+                order by change_at rows between unbounded preceding and current row
+            ) AS DECIMAL(38,9)) as rate
+        from change_points
+    )
+    where end_at is not null and rate <> 0
+    union all
+    select account_id, context, resource, usage_period, start_at, end_at, rate
+    from intervals where resource = 'storage.files'
 ),
 
 interval_buckets as (
     select
         i.*,
         CAST(b.bucket AS TIMESTAMP) as bucket_start
-    from intervals as i,
+    from segments as i,
         unnest(generate_series(
             date_trunc('{{ grain }}', i.start_at),
             i.end_at - interval 1 microsecond,

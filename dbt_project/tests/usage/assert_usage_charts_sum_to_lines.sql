@@ -1,7 +1,14 @@
 -- The days (and hours) of a line sum exactly to int_account_usage_known.quantity of
 -- (account, context, resource, P, known_period = P); every such line has chart rows. For
 -- storage.files (peak) the largest per-day / per-hour peak equals the line's peak instead.
-with lines as (
+-- Hourly rows exist for the latest var('usage_hourly_periods', 2) periods only.
+with hourly_periods as (
+    select period
+    from {{ ref('int_periods') }}
+    qualify row_number() over (order by period_start desc) <= {{ var('usage_hourly_periods', 2) | int }}
+),
+
+lines as (
     select account_id, context, resource, usage_period, quantity
     from {{ ref('int_account_usage_known') }}
     where known_period = usage_period
@@ -30,6 +37,7 @@ left join charts as c
     on c.chart = g.chart and c.account_id = l.account_id and c.context = l.context
     and c.resource = l.resource and c.usage_period = l.usage_period
 where c.total is distinct from l.quantity
+  and (g.chart = 'daily' or l.usage_period in (select period from hourly_periods))
 union all
 select c.chart, c.account_id, c.context, c.resource, c.usage_period, null, c.total
 from charts as c

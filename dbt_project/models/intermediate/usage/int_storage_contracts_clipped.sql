@@ -37,6 +37,9 @@ first_failed_audit as (
 ),
 
 known_versions as (
+    -- valid_from (= updated_at) is strictly increasing per contract, so exactly one version
+    -- satisfies valid_from < cutoff <= valid_to (or open). Contracts that cannot overlap the
+    -- period are pruned here (the failed-audit cut only shortens the interval).
     select
         w.usage_period,
         w.known_period,
@@ -48,10 +51,8 @@ known_versions as (
     inner join windows as w
         on v.valid_from < w.cutoff_at
         and coalesce(v.valid_to, TIMESTAMP 'infinity') >= w.cutoff_at
-    qualify row_number() over (
-        partition by v.contract_id, w.usage_period, w.known_period
-        order by v.valid_from desc, v.knowledge_at desc, v.record_id desc
-    ) = 1
+        and v.store_begin < w.period_end
+        and v.store_end > w.period_start
 ),
 
 counted as (
