@@ -108,8 +108,6 @@ def test_transfers_are_paired_with_some_missing_and_mismatched(demo_docs):
     mismatch = [t for t in both if isinstance(t["renter"]["bytes"], int) and isinstance(t["farmer"]["bytes"], int)
                 and abs(t["renter"]["bytes"] - t["farmer"]["bytes"]) > 0.01 * t["renter"]["bytes"]]
     assert len(mismatch) > 0.005 * len(both)
-    for t in both:
-        assert t["renter"].get("contract_id", "x") in contracts | {"x"} or True
     assert sum(r.get("contract_id") in contracts for r in reports) > 0.95 * len(reports)
 
 
