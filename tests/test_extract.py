@@ -440,3 +440,30 @@ def test_embedded_environment_points_every_source_at_the_server(make_config, mon
         "ABACUS_STORAGE_URI": mongo_server.uri}
     assert mongo_server.uri.startswith("mongodb://127.0.0.1:")
     assert len({s.database for s in cfg.sources}) == 3  # one server, each source its own database
+
+
+def test_misfit_document_changed_between_reads_is_kept_without_raw_copy(make_config, mongo, caplog):
+    from extract.extraction import _refetch_misfits
+    from extract.schemas import COLLECTIONS
+
+    cfg = make_config()
+    coll = mongo(cfg, "compute").accounts
+    coll.insert_many([{"_id": "A", "plan": 5, "updated_at": T(2026, 1, 2)},
+                      {"_id": oid(7), "plan": 6, "updated_at": T(2026, 1, 3)},
+                      {"_id": 42, "plan": 7, "updated_at": T(2026, 1, 4)}])
+    caplog.set_level(logging.WARNING, logger="abacus.extract")
+    table = _refetch_misfits(coll, COLLECTIONS["accounts"], [
+        ("A", T(2026, 1, 1)),  # stale: the document now has updated_at 2026-01-02
+        ("6a0000000000000000000007", T(2026, 1, 3)), ("42", T(2026, 1, 4))])
+    assert sorted(table.column("_id").to_pylist()) == ["42", "6a0000000000000000000007"]
+    assert sorted(table.column("raw_document").to_pylist())[0].startswith(
+        '{"_id": {"$numberInt": "42"}, "plan": {"$numberInt": "7"}')
+    assert "accounts: 1 misfit document(s) changed before their raw copy was read" in caplog.text
+
+
+def test_extract_all_rejects_an_unknown_source_name(make_config):
+    from extract.config import ConfigError
+
+    cfg = make_config()
+    with pytest.raises(ConfigError, match=r"^sources: no source named 'billing'"):
+        extract_all(cfg, sources=["billing"])
