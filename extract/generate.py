@@ -1015,6 +1015,111 @@ def write_increment_to_mongo(spec: NetworkSpec, env_or_uris: Mapping[str, str], 
     return counts
 
 
+def _bson_type(v) -> str:
+    from bson import Decimal128, Int64, ObjectId
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, Int64):
+        return "long"
+    if isinstance(v, int):
+        return "int" if -2**31 <= v < 2**31 else "long"
+    if isinstance(v, float):
+        return "double"
+    if isinstance(v, Decimal128):
+        return "decimal"
+    if isinstance(v, dt.datetime):
+        return "date"
+    if isinstance(v, ObjectId):
+        return "objectId"
+    if isinstance(v, str):
+        return "string"
+    return type(v).__name__
+
+
+def to_string(v) -> str | None:
+    """What the server's ``$toString`` makes of a value the generator writes (reference renderer)."""
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        r = repr(v)
+        return r[:-2] if r.endswith(".0") else r
+    if isinstance(v, dt.datetime):
+        v = v.astimezone(UTC).replace(tzinfo=None) if v.tzinfo else v
+        return v.strftime("%Y-%m-%dT%H:%M:%S.") + f"{v.microsecond // 1000:03d}Z"
+    return str(v)
+
+
+def raw_row(doc: dict, coll: str) -> dict:
+    """The raw-layout row (data columns, no load metadata) extraction makes of one document."""
+    from extract.schemas import ALLOWED_BSON_TYPES
+    spec = COLLECTIONS[coll]
+    row = {"_id": to_string(doc["_id"])}
+    misfit = []
+    for f in spec.fields:
+        v = doc.get(f.name)
+        row[f.name] = to_string(v)
+        t = _bson_type(v) if f.name in doc else "missing"
+        allowed = ALLOWED_BSON_TYPES[f.kind] + (() if f.required else ("missing", "null"))
+        if t not in allowed:
+            misfit.append(f.name)
+    cur = doc.get(spec.cursor)
+    if isinstance(cur, dt.datetime):
+        cur = cur.astimezone(UTC).replace(tzinfo=None) if cur.tzinfo else cur
+        row["_knowledge_at"] = cur.replace(microsecond=cur.microsecond // 1000 * 1000)
+    else:
+        row["_knowledge_at"] = None
+    row["_misfit_fields"] = misfit
+    row["_raw_document"] = canonical_json(doc) if misfit else None
+    return row
+
+
+def write_increment_to_duckdb(spec: NetworkSpec, con_or_path, cfg=None, day: int = 1, *,
+                              batch_id: str | None = None, extracted_at: dt.datetime | None = None
+                              ) -> dict[tuple[str, str], int]:
+    """Append day ``day`` of :func:`generate_increment` straight to the raw tables (the updated
+    contract versions as new rows: raw keeps every version). Returns rows per collection."""
+    import duckdb
+    inc = generate_increment(spec, day, cfg)
+    own = not isinstance(con_or_path, duckdb.DuckDBPyConnection)
+    con = duckdb.connect(str(con_or_path)) if own else con_or_path
+    extracted_at = extracted_at or inc.window[1].replace(tzinfo=None)
+    batch_id = batch_id or f"generated-day{day}"
+    counts: dict[tuple[str, str], int] = {}
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+        for key in sorted(set(inc.inserts) | set(inc.replacements)):
+            src_name, coll = key
+            docs = inc.inserts.get(key, []) + inc.replacements.get(key, [])
+            rows = [raw_row(d, coll) for d in docs]
+            spec_c = COLLECTIONS[coll]
+            data = {c: [r[c] for r in rows] for c in ["_id", *spec_c.field_names]}
+            tbl = pa.table({**{c: pa.array(v, pa.string()) for c, v in data.items()},
+                            "_knowledge_at": pa.array([r["_knowledge_at"] for r in rows], pa.timestamp("ms")),
+                            "_misfit_fields": pa.array([r["_misfit_fields"] for r in rows], pa.list_(pa.string())),
+                            "_raw_document": pa.array([r["_raw_document"] for r in rows], pa.string())})
+            con.execute(raw_table_ddl(src_name, coll))
+            view = f"_inc_{uuid.uuid4().hex}"
+            con.register(view, tbl)
+            try:
+                cols = ", ".join(f'"{c}"' for c, _ in raw_columns(spec_c))
+                sel = ", ".join(f'"{c}"' for c, _ in raw_columns(spec_c)[:-4])
+                con.execute(f'INSERT INTO raw."{raw_table_name(src_name, coll)}" ({cols}) '
+                            f"SELECT {sel}, ?, ?, ?, ?::TIMESTAMP FROM {view}",
+                            [src_name, coll, batch_id, extracted_at])
+            finally:
+                con.unregister(view)
+            counts[key] = len(rows)
+    finally:
+        if own:
+            con.close()
+    return counts
+
+
 # ============================================================================ documents
 def _ts_py(ms: int) -> dt.datetime:
     return dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=ms)
