@@ -173,6 +173,9 @@ def cmd_report_build(args) -> int:
         parse_period(args.period)
     except ValueError as exc:
         raise CliError(f"--period: {exc}", EXIT_USAGE) from None
+    gate = check_gate_now(cfg, args.period, draft=args.draft)  # refuse before loading anything
+    if not gate.ok:
+        raise CliError(gate.message, EXIT_NOT_READY)
     defs = load_definitions()
     run = build_period(defs, _instance(), cfg, args.period, draft=args.draft)
     print(_fmt_run(run))
@@ -266,6 +269,12 @@ def cmd_demo(args) -> int:
 
         from extract.warehouse import warehouse_writer
         from orchestration.partitions import closed_periods, partitions_start, period_of
+        if args.extract_only:
+            with warehouse_writer(cfg.warehouse_path) as con:
+                for s, c in cfg.collections():
+                    n = con.execute(f'SELECT count(*) FROM raw."{s.name}__{c}"').fetchone()[0]
+                    print(f"  raw.{s.name}__{c}: {n}")
+            return EXIT_OK
         from orchestration.reports import latest_run, report_runs
         with warehouse_writer(cfg.warehouse_path) as con:
             raw_counts = {(s.name, c): con.execute(f'SELECT count(*) FROM raw."{s.name}__{c}"').fetchone()[0]
@@ -340,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", default="demo", help="generated network size: tiny | demo | M | L")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--rebuild", action="store_true", help="rebuild closed periods that already have a final report")
+    p.add_argument("--extract-only", action="store_true", help="load and extract, skip the dbt builds and reports")
     p.add_argument("--serve", action="store_true", help="keep the embedded server running afterwards")
     p.set_defaults(func=cmd_demo)
 

@@ -29,8 +29,8 @@ from dagster import (
 )
 
 from extract.config import load_config
-from orchestration.assets.dbt import MONTHLY, abacus_dbt
-from orchestration.assets.extraction import DAILY, EXTRACT_MODE_TAG, MODE_NEW
+from orchestration.assets.dbt import abacus_dbt
+from orchestration.assets.extraction import EXTRACT_MODE_TAG, MODE_NEW
 from orchestration.assets.reports import period_report, published_warehouse
 from orchestration.partitions import closed_periods, partitions_start, periods_to_request
 
@@ -39,12 +39,11 @@ WAREHOUSE_TAG = {"abacus/warehouse": "writer"}
 
 def make_jobs(extraction_assets):
     extract_job = define_asset_job(
-        "extract_job", selection=AssetSelection.assets(*extraction_assets), partitions_def=DAILY,
+        "extract_job", selection=AssetSelection.assets(*extraction_assets),
         description="Extract the configured collections into DuckDB raw (one day, or everything new "
                     "with the tag abacus/extract=new).", tags=WAREHOUSE_TAG)
     period_job = define_asset_job(
         "period_job", selection=AssetSelection.assets(abacus_dbt, period_report, published_warehouse),
-        partitions_def=MONTHLY,
         description="Build one billing period: dbt build (as of close(P), or now for a draft), the "
                     "period report behind the gate, then publish.", tags=WAREHOUSE_TAG)
     return extract_job, period_job

@@ -110,12 +110,8 @@ def _build_dbt_assets():
             finally:
                 # Never leave dbt writing the warehouse after the lock is released.
                 if invocation.process.poll() is None:
-                    invocation.process.terminate()
-                    try:
-                        invocation.process.wait(timeout=30)
-                    except Exception:  # noqa: BLE001
-                        invocation.process.kill()
-                        invocation.process.wait()
+                    invocation.process.kill()
+                    invocation.process.wait()
 
     return abacus_dbt
 

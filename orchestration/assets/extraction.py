@@ -74,7 +74,7 @@ def _make_asset(source_name: str, collection: str) -> AssetsDefinition:
         src = cfg.source(source_name)
         try:
             res = extract_collection(cfg, src, collection, window=window, warehouse=path,
-                                     batch_id=context.run_id)
+                                     batch_id=context.run.run_id)
         except ExtractionError as exc:
             raise Failure(description=redact(str(exc), cfg.sources),
                           metadata={"source": source_name, "collection": collection,

@@ -52,7 +52,7 @@ def period_report(context: AssetExecutionContext, abacus_config: AbacusConfig,
         marks = {name: (st.watermark.isoformat() if st.watermark else None)
                  for name, st in source_status(con, cfg).items()}
         try:
-            summary = build_report(con, cfg, period, run_id=context.run_id,
+            summary = build_report(con, cfg, period, run_id=context.run.run_id,
                                    status="draft" if draft else "final", as_of=as_of,
                                    watermarks=marks, now=now)
         except ReportError as exc:
