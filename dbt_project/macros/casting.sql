@@ -12,17 +12,6 @@
     try_cast(nullif(trim({{ col }}), '') AS {{ type }})
 {%- endmacro %}
 
-{#- An integral count (bytes) as HUGEINT: parsed as DECIMAL(38,9) first; NULL when not integral
-    (the reason logic flags it as invalid_value:<f>). -#}
-{% macro parse_integer(col) -%}
-    case when {{ parse_number(col) }} = trunc({{ parse_number(col) }})
-         then CAST(trunc({{ parse_number(col) }}) AS HUGEINT) end
-{%- endmacro %}
-
-{% macro is_not_integral(col) -%}
-    ({{ parse_number(col) }} is not null and {{ parse_number(col) }} <> trunc({{ parse_number(col) }}))
-{%- endmacro %}
-
 {#- UTC TIMESTAMP from ISO text: '...Z' and '+02:00' offsets are honoured, naive text is UTC
     (the profile pins the session TimeZone to UTC). -#}
 {% macro parse_timestamp(col) -%}

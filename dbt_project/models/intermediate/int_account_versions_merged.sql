@@ -16,13 +16,13 @@ with valid as (
 ranked as (
     select
         *,
-        row_number() over (partition by source_name, record_id, updated_at order by knowledge_at, batch_id, raw_document) as rn,
+        row_number() over (partition by source_name, record_id, updated_at order by knowledge_at, batch_id) as rn,
         count(*) over (partition by source_name, record_id, updated_at) as n_rows
     from valid
 ),
 
 versions as (
-    select * exclude (rn, n_rows, reject_reason), CAST(n_rows - 1 AS BIGINT) as duplicate_count
+    select * exclude (rn, n_rows, reject_reason, raw_document), CAST(n_rows - 1 AS BIGINT) as duplicate_count
     from ranked
     where rn = 1
 )

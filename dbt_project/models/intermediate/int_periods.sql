@@ -1,15 +1,17 @@
 -- Calendar-month billing periods [period_start, period_end) from the month of the earliest usage
--- timestamp in valid staged data through the month containing as_of.
+-- timestamp in valid staged data (contract store_begin, transfer completed_at, event occurred_at,
+-- sample observed_at; first-recorded rows) through the month containing as_of.
 -- close_at = period_end + grace_hours; is_closed = close_at <= as_of; cutoff_at = least(close_at, as_of).
 
 with usage_times as (
-    select min(store_begin) as t from {{ ref('stg_storage_network__contracts') }} where reject_reason is null
+    -- valid usage only (the dedup / version models hold valid rows)
+    select min(store_begin) as t from {{ ref('int_contract_versions_ordered') }}
     union all
-    select min(completed_at) from {{ ref('stg_storage_network__transfer_reports') }} where reject_reason is null
+    select min(completed_at) from {{ ref('int_transfer_reports_deduplicated') }}
     union all
-    select min(occurred_at) from {{ ref('stg_compute__usage_events') }} where reject_reason is null
+    select min(occurred_at) from {{ ref('int_usage_events_deduplicated') }}
     union all
-    select min(observed_at) from {{ ref('stg_storage__usage_samples') }} where reject_reason is null
+    select min(observed_at) from {{ ref('int_usage_samples_deduplicated') }}
 ),
 
 bounds as (

@@ -12,6 +12,6 @@ ranked as (
     from valid
 )
 
-select * exclude (rn, n_rows, reject_reason), CAST(n_rows - 1 AS BIGINT) as duplicate_count
+select * exclude (rn, n_rows, reject_reason, raw_document), CAST(n_rows - 1 AS BIGINT) as duplicate_count
 from ranked
 where rn = 1

@@ -1,8 +1,18 @@
 -- Every raw usage event, typed, with its reject reason (NULL = valid).
 {%- set fields = ['_id', 'event_id', 'account_id', 'context', 'resource', 'quantity', 'unit', 'occurred_at', 'recorded_at'] %}
+{%- set spec = {
+    'required': ['_id', 'event_id', 'account_id', 'context', 'resource', 'quantity', 'unit', 'occurred_at', 'recorded_at'],
+    'numbers': ['quantity'],
+    'timestamps': ['occurred_at', 'recorded_at'],
+    'negative': ['quantity'],
+} %}
 
 with r as (
     select * from {{ source('compute', 'usage_events') }}
+),
+
+p as (
+    select r.*, {{ parsed_columns('r', spec) }} from r
 ),
 
 resources as (
@@ -14,29 +24,24 @@ units as (
 )
 
 select
-    r._id as record_id,
+    p._id as record_id,
     'compute' as source_name,
     'usage_events' as collection_name,
-    r._knowledge_at as knowledge_at,
-    r._batch_id as batch_id,
-    {{ raw_document('r', fields) }} as raw_document,
-    {{ clean_text('r.event_id') }} as event_id,
-    {{ clean_text('r.account_id') }} as account_id,
-    {{ clean_text('r.context') }} as context,
-    {{ clean_text('r.resource') }} as resource,
-    {{ parse_number('r.quantity') }} as quantity,
-    {{ clean_text('r.unit') }} as unit,
-    {{ to_base_units(parse_number('r.quantity'), 'u.base_per_unit') }} as quantity_base,
-    {{ parse_timestamp('r.occurred_at') }} as occurred_at,
-    {{ parse_timestamp('r.recorded_at') }} as recorded_at,
-    {{ reject_reason(
-        required=['_id', 'event_id', 'account_id', 'context', 'resource', 'quantity', 'unit', 'occurred_at', 'recorded_at'],
-        numbers=['quantity'],
-        timestamps=['occurred_at', 'recorded_at'],
-        negative=['quantity'],
+    p._knowledge_at as knowledge_at,
+    p._batch_id as batch_id,
+    {{ raw_document('p', fields) }} as raw_document,
+    p."__t_event_id" as event_id,
+    p."__t_account_id" as account_id,
+    p."__t_context" as context,
+    p."__t_resource" as resource,
+    p."__n_quantity" as quantity,
+    p."__t_unit" as unit,
+    {{ to_base_units('p."__n_quantity"', 'u.base_per_unit') }} as quantity_base,
+    p."__s_occurred_at" as occurred_at,
+    p."__s_recorded_at" as recorded_at,
+    {{ reject_reason('p', spec,
         unknown_resource="res.resource is null or res.kind <> 'counter'",
-        unknown_unit='u.unit is null'
-    ) }} as reject_reason
-from r
-left join resources as res on res.resource = {{ clean_text('r.resource') }}
-left join units as u on u.resource = {{ clean_text('r.resource') }} and u.unit = {{ clean_text('r.unit') }}
+        unknown_unit='u.unit is null') }} as reject_reason
+from p
+left join resources as res on res.resource = p."__t_resource"
+left join units as u on u.resource = p."__t_resource" and u.unit = p."__t_unit"

@@ -1,8 +1,18 @@
 -- Every raw gauge sample, typed, with its reject reason (NULL = valid).
 {%- set fields = ['_id', 'account_id', 'context', 'resource', 'value', 'unit', 'observed_at', 'recorded_at'] %}
+{%- set spec = {
+    'required': ['_id', 'account_id', 'context', 'resource', 'value', 'unit', 'observed_at', 'recorded_at'],
+    'numbers': ['value'],
+    'timestamps': ['observed_at', 'recorded_at'],
+    'negative': ['value'],
+} %}
 
 with r as (
     select * from {{ source('storage', 'usage_samples') }}
+),
+
+p as (
+    select r.*, {{ parsed_columns('r', spec) }} from r
 ),
 
 resources as (
@@ -14,28 +24,23 @@ units as (
 )
 
 select
-    r._id as record_id,
+    p._id as record_id,
     'storage' as source_name,
     'usage_samples' as collection_name,
-    r._knowledge_at as knowledge_at,
-    r._batch_id as batch_id,
-    {{ raw_document('r', fields) }} as raw_document,
-    {{ clean_text('r.account_id') }} as account_id,
-    {{ clean_text('r.context') }} as context,
-    {{ clean_text('r.resource') }} as resource,
-    {{ parse_number('r.value') }} as value,
-    {{ clean_text('r.unit') }} as unit,
-    {{ to_base_units(parse_number('r.value'), 'u.base_per_unit') }} as value_base,
-    {{ parse_timestamp('r.observed_at') }} as observed_at,
-    {{ parse_timestamp('r.recorded_at') }} as recorded_at,
-    {{ reject_reason(
-        required=['_id', 'account_id', 'context', 'resource', 'value', 'unit', 'observed_at', 'recorded_at'],
-        numbers=['value'],
-        timestamps=['observed_at', 'recorded_at'],
-        negative=['value'],
+    p._knowledge_at as knowledge_at,
+    p._batch_id as batch_id,
+    {{ raw_document('p', fields) }} as raw_document,
+    p."__t_account_id" as account_id,
+    p."__t_context" as context,
+    p."__t_resource" as resource,
+    p."__n_value" as value,
+    p."__t_unit" as unit,
+    {{ to_base_units('p."__n_value"', 'u.base_per_unit') }} as value_base,
+    p."__s_observed_at" as observed_at,
+    p."__s_recorded_at" as recorded_at,
+    {{ reject_reason('p', spec,
         unknown_resource="res.resource is null or res.kind <> 'gauge'",
-        unknown_unit='u.unit is null'
-    ) }} as reject_reason
-from r
-left join resources as res on res.resource = {{ clean_text('r.resource') }}
-left join units as u on u.resource = {{ clean_text('r.resource') }} and u.unit = {{ clean_text('r.unit') }}
+        unknown_unit='u.unit is null') }} as reject_reason
+from p
+left join resources as res on res.resource = p."__t_resource"
+left join units as u on u.resource = p."__t_resource" and u.unit = p."__t_unit"
