@@ -24,9 +24,9 @@ select
     {{ raw_document('p', fields) }} as raw_document,
     p."__t__id" as account_id,
     p."__t_plan" as plan,
-    CAST(coalesce(p."__n_discount_pct", 0) AS DECIMAL(9,4)) as discount_pct,
+    TRY_CAST(coalesce(p."__n_discount_pct", 0) AS DECIMAL(9,4)) as discount_pct,
     p."__s_updated_at" as updated_at,
     {{ reject_reason('p', spec, invalid=[(
         'p."__n_discount_pct" < 0 or p."__n_discount_pct" > 100'
-        ~ ' or p."__n_discount_pct" <> CAST(p."__n_discount_pct" AS DECIMAL(9,4))', 'discount_pct')]) }} as reject_reason
+        ~ ' or p."__n_discount_pct" <> TRY_CAST(p."__n_discount_pct" AS DECIMAL(9,4))', 'discount_pct')]) }} as reject_reason
 from p

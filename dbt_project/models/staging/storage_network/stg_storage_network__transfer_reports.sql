@@ -1,9 +1,10 @@
 -- Every raw transfer report, typed, with its reject reason (NULL = valid). Reports are
--- self-contained: contract_id is optional and never a reason to reject.
+-- self-contained: contract_id is optional, informational and never a reason to reject (even a
+-- value the raw layout could not hold only leaves it NULL; the raw document keeps it).
 {%- set fields = ['_id', 'transfer_id', 'reporter', 'contract_id', 'renter_id', 'farmer_id', 'bucket', 'direction', 'bytes', 'started_at', 'completed_at', 'recorded_at'] %}
 {%- set spec = {
     'required': ['_id', 'transfer_id', 'reporter', 'renter_id', 'farmer_id', 'bucket', 'direction', 'bytes', 'completed_at', 'recorded_at'],
-    'optional': ['contract_id', 'started_at'],
+    'optional': ['started_at'],
     'numbers': ['bytes'],
     'timestamps': ['started_at', 'completed_at', 'recorded_at'],
     'integers': ['bytes'],
@@ -28,7 +29,7 @@ select
     {{ raw_document('p', fields) }} as raw_document,
     p."__t_transfer_id" as transfer_id,
     lower(p."__t_reporter") as reporter,
-    p."__t_contract_id" as contract_id,
+    {{ clean_text('p.contract_id') }} as contract_id,
     p."__t_renter_id" as account_id,
     p."__t_bucket" as context,
     p."__t_farmer_id" as farmer_id,
