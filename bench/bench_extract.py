@@ -6,7 +6,7 @@
     pymongo ``find()`` -> Python dicts -> DuckDB path, and their ratio;
 (b) client-side decode rate of pre-fetched raw BSON batches to Arrow (no server in the loop),
     beside ``bson.decode_all`` to dicts for scale;
-(c) peak memory (ru_maxrss, and pyarrow's pool peak) of extracting a collection of N documents
+(c) peak memory (VmHWM, and pyarrow's pool peak) of extracting a collection of N documents
     and one of 10N, each in a fresh subprocess: the peak should not grow with collection size.
 Speed is only measured here, never asserted in tests.
 """
@@ -29,13 +29,14 @@ SOURCE = "compute"
 URI_ENV = "ABACUS_BENCH_URI"
 
 
-def _config(workdir: Path, database: str, warehouse: Path, batch_size: int):
+def _config(workdir: Path, database: str, warehouse: Path, batch_size: int, memory_limit: str | None = None):
     from extract.config import load_config
 
     path = workdir / f"bench_{database}.yml"
     path.write_text(yaml.safe_dump({
         "warehouse": {"path": str(warehouse)},
-        "extract": {"batch_size": batch_size, "lookback_hours": 1},
+        "extract": {"batch_size": batch_size, "lookback_hours": 1,
+                    **({"duckdb_memory_limit": memory_limit} if memory_limit else {})},
         "sources": [{"name": SOURCE, "uri_env": URI_ENV, "database": database,
                      "collections": [COLLECTION], "resources": ["compute.time_used"]}],
     }))
@@ -45,6 +46,9 @@ def _config(workdir: Path, database: str, warehouse: Path, batch_size: int):
 def _populate(coll, n: int, chunk: int = 10_000) -> float:
     from bson import Int64
 
+    if coll.estimated_document_count() == n:
+        return 0.0  # populated by an earlier run with the same --workdir
+    coll.drop()
     t0 = time.perf_counter()
     base = dt.datetime(2026, 10, 1)
     for lo in range(0, n, chunk):
@@ -161,7 +165,7 @@ def _child_extract(args) -> None:
 
     from extract.extraction import extract_collection
 
-    cfg = _config(Path(args.workdir), args.database, Path(args.warehouse), args.batch_size)
+    cfg = _config(Path(args.workdir), args.database, Path(args.warehouse), args.batch_size, args.memory_limit)
     base_rss = _peak_rss_kb()
     t0 = time.perf_counter()
     result = extract_collection(cfg, SOURCE, COLLECTION, window=(dt.datetime(1970, 1, 1), dt.datetime(2100, 1, 1)))
@@ -173,12 +177,13 @@ def _child_extract(args) -> None:
     }))
 
 
-def _run_child(workdir: Path, uri: str, database: str, batch_size: int) -> dict:
+def _run_child(workdir: Path, uri: str, database: str, batch_size: int, memory_limit: str | None) -> dict:
     warehouse = workdir / f"mem_{database}.duckdb"
     env = dict(os.environ, **{URI_ENV: uri})
     out = subprocess.run(
         [sys.executable, "-m", "bench.bench_extract", "--child-extract", "--workdir", str(workdir),
-         "--database", database, "--warehouse", str(warehouse), "--batch-size", str(batch_size)],
+         "--database", database, "--warehouse", str(warehouse), "--batch-size", str(batch_size),
+         *(["--memory-limit", memory_limit] if memory_limit else [])],
         env=env, capture_output=True, text=True, check=True,
         cwd=Path(__file__).resolve().parent.parent)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -189,6 +194,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--docs", type=int, default=20_000, help="documents in the base collection")
     parser.add_argument("--batch-size", type=int, default=10_000)
     parser.add_argument("--workdir", default=None)
+    parser.add_argument("--memory-limit", default=None,
+                        help="extract.duckdb_memory_limit for the runs (default: the config default)")
     parser.add_argument("--skip-memory", action="store_true", help="skip (c), which inserts 10x --docs")
     parser.add_argument("--child-extract", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
@@ -209,6 +216,8 @@ def main(argv: list[str] | None = None) -> None:
     spec = COLLECTIONS[COLLECTION]
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="abacus-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    for old in workdir.glob("*.duckdb*"):
+        old.unlink()  # warehouses of an earlier run: every run extracts into fresh files
     n = args.docs
     report: list[tuple[str, str]] = []
     with EmbeddedMongo(workdir / "mongo") as mongo:
@@ -216,10 +225,11 @@ def main(argv: list[str] | None = None) -> None:
         client = MongoClient(mongo.uri)
         small_db, large_db = "bench_small", "bench_large"
         insert_s = _populate(client[small_db][COLLECTION], n)
-        report.append((f"insert {n} docs into SecantusDB", f"{insert_s:.1f} s ({n / insert_s:,.0f} docs/s)"))
+        report.append((f"insert {n} docs into SecantusDB",
+                       f"{insert_s:.1f} s ({n / insert_s:,.0f} docs/s)" if insert_s else "reused"))
 
         # (a) end to end
-        cfg = _config(workdir, small_db, workdir / "arrow.duckdb", args.batch_size)
+        cfg = _config(workdir, small_db, workdir / "arrow.duckdb", args.batch_size, args.memory_limit)
         t0 = time.perf_counter()
         res = extract_collection(cfg, SOURCE, COLLECTION, window=(dt.datetime(1970, 1, 1), dt.datetime(2100, 1, 1)))
         arrow_s = time.perf_counter() - t0
@@ -263,9 +273,9 @@ def main(argv: list[str] | None = None) -> None:
         if not args.skip_memory:
             big = 10 * n
             insert_s = _populate(client[large_db][COLLECTION], big)
-            report.append((f"insert {big} docs into SecantusDB", f"{insert_s:.1f} s"))
+            report.append((f"insert {big} docs into SecantusDB", f"{insert_s:.1f} s" if insert_s else "reused"))
             for db, size in ((small_db, n), (large_db, big)):
-                m = _run_child(workdir, mongo.uri, db, args.batch_size)
+                m = _run_child(workdir, mongo.uri, db, args.batch_size, args.memory_limit)
                 assert m["rows"] == size, m
                 report.append((f"(c) extract {size} docs: peak RSS",
                                f"{m['peak_rss_kb'] / 1024:,.0f} MiB (after imports {m['rss_before_kb'] / 1024:,.0f}"
@@ -274,7 +284,8 @@ def main(argv: list[str] | None = None) -> None:
         client.close()
 
     width = max(len(k) for k, _ in report)
-    print(f"\nextraction benchmark (batch size {args.batch_size}, workdir {workdir})")
+    print(f"\nextraction benchmark (batch size {args.batch_size}, DuckDB memory_limit "
+          f"{cfg.duckdb_memory_limit}, workdir {workdir})")
     for k, v in report:
         print(f"  {k:<{width}}  {v}")
 

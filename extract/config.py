@@ -30,6 +30,7 @@ KNOWN_RESOURCES = (
 )
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ENV = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_MEMORY = re.compile(r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
 
 
 class ConfigError(ValueError):
@@ -76,6 +77,9 @@ class Config:
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     # How long a client waits for an unreachable source before the extraction fails.
     server_selection_timeout_ms: int = 5000
+    # DuckDB memory_limit for extraction's own writer connection: bounds the buffer pool an
+    # extraction caches written blocks in, so its peak memory does not follow collection size.
+    duckdb_memory_limit: str = "256MB"
 
     def source(self, name: str) -> SourceConfig:
         for s in self.sources:
@@ -177,7 +181,12 @@ def load_config(path: str | os.PathLike | None = None, *, require_env: bool = Tr
     periods = doc.get("periods") or {}
     _check_keys(periods, {"grace_hours", "max_adjustment_periods", "gauge_max_gap_hours"}, "periods")
     ext = doc.get("extract") or {}
-    _check_keys(ext, {"batch_size", "lookback_hours", "server_selection_timeout_ms"}, "extract")
+    _check_keys(ext, {"batch_size", "lookback_hours", "server_selection_timeout_ms", "duckdb_memory_limit"},
+                "extract")
+    memory_limit = ext.get("duckdb_memory_limit", "256MB")
+    if not isinstance(memory_limit, str) or not _MEMORY.match(memory_limit):
+        raise ConfigError(f"extract.duckdb_memory_limit: expected a size such as '256MB' or '2GB', "
+                          f"got {memory_limit!r}")
 
     def positive(section: dict, key: str, where: str, default: Any, minimum: float = 0) -> Any:
         value = section.get(key, default)
@@ -237,6 +246,7 @@ def load_config(path: str | os.PathLike | None = None, *, require_env: bool = Tr
         sources=tuple(sources),
         raw=doc,
         server_selection_timeout_ms=int(positive(ext, "server_selection_timeout_ms", "extract", 5000, 1)),
+        duckdb_memory_limit=memory_limit,
     )
     if require_env:
         cfg.check_environment(environ)

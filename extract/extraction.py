@@ -292,6 +292,7 @@ def extract_collection(cfg: Config, source: str | SourceConfig, collection: str,
                                  start, end, started)
             else:
                 with warehouse_writer(warehouse) as con:
+                    con.execute(f"SET memory_limit = '{cfg.duckdb_memory_limit}'")
                     inserted = _load(con, cfg, src.name, spec, staged, raw_docs, batch_id, now,
                                      start, end, started)
         except Exception as exc:  # noqa: BLE001

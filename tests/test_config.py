@@ -27,7 +27,8 @@ def test_valid_config_loads_with_defaults_and_paths_relative_to_the_file(tmp_pat
     cfg = load_config(write_config(tmp_path / "accounting.yml", doc), environ=ENV)
     assert [s.name for s in cfg.sources] == ["storage_network", "compute", "storage"]
     assert cfg.source("compute").collections == ("usage_events", "accounts")
-    assert (cfg.batch_size, cfg.lookback_hours, cfg.server_selection_timeout_ms) == (10000, 1.0, 5000)
+    assert (cfg.batch_size, cfg.lookback_hours, cfg.server_selection_timeout_ms, cfg.duckdb_memory_limit) == (
+        10000, 1.0, 5000, "256MB")
     assert cfg.warehouse_path == tmp_path / "warehouse.duckdb"
     assert len(cfg.collections()) == 9
     assert "s3cr3t" not in repr(cfg) and "s3cr3t" not in cfg.config_hash
@@ -37,7 +38,7 @@ def test_typo_in_a_setting_names_the_field(tmp_path):
     doc = config_doc(extract={"batchsize": 10})
     assert _error(tmp_path, doc) == (
         "extract.batchsize: unknown setting "
-        "(allowed: batch_size, lookback_hours, server_selection_timeout_ms)")
+        "(allowed: batch_size, duckdb_memory_limit, lookback_hours, server_selection_timeout_ms)")
 
 
 def test_typo_in_a_source_key_names_the_source(tmp_path):
@@ -75,6 +76,8 @@ def test_bad_yaml_names_the_line(tmp_path):
 def test_bad_number_names_the_field(tmp_path):
     assert _error(tmp_path, config_doc(extract={"server_selection_timeout_ms": 0})) == (
         "extract.server_selection_timeout_ms: expected a number >= 1, got 0")
+    assert _error(tmp_path, config_doc(extract={"duckdb_memory_limit": "1GB; DROP TABLE x"})) == (
+        "extract.duckdb_memory_limit: expected a size such as '256MB' or '2GB', got '1GB; DROP TABLE x'")
     assert _error(tmp_path, config_doc(periods={"grace_hours": "72h"})) == (
         "periods.grace_hours: expected a number >= 0, got '72h'")
 
