@@ -32,10 +32,11 @@
 {%- endmacro %}
 
 {#- quantity (DECIMAL(38,9)) x base_per_unit (exact decimal) -> DECIMAL(38,9), exact for integral
-    factors, rounded to 9 decimals otherwise. -#}
+    factors, rounded to 9 decimals otherwise; NULL (not an error) when the product overflows
+    DECIMAL(38,9) - staging rejects such rows as invalid_value:<quantity field>. -#}
 {% macro to_base_units(quantity, base_per_unit) -%}
-    CAST(
+    try(CAST(
         {{ quantity }} * CAST(trunc({{ base_per_unit }}) AS HUGEINT)
         + CAST({{ quantity }} * ({{ base_per_unit }} - trunc({{ base_per_unit }})) AS DECIMAL(38,9))
-    AS DECIMAL(38,9))
+    AS DECIMAL(38,9)))
 {%- endmacro %}

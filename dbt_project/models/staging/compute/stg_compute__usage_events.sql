@@ -40,6 +40,7 @@ select
     p."__s_occurred_at" as occurred_at,
     p."__s_recorded_at" as recorded_at,
     {{ reject_reason('p', spec,
+        invalid=[('u.base_per_unit is not null and p."__n_quantity" is not null and ' ~ to_base_units('p."__n_quantity"', 'u.base_per_unit') ~ ' is null', 'quantity')],
         unknown_resource="res.resource is null or res.kind <> 'counter'",
         unknown_unit='u.unit is null') }} as reject_reason
 from p

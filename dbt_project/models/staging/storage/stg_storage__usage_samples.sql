@@ -39,6 +39,7 @@ select
     p."__s_observed_at" as observed_at,
     p."__s_recorded_at" as recorded_at,
     {{ reject_reason('p', spec,
+        invalid=[('u.base_per_unit is not null and p."__n_value" is not null and ' ~ to_base_units('p."__n_value"', 'u.base_per_unit') ~ ' is null', 'value')],
         unknown_resource="res.resource is null or res.kind <> 'gauge'",
         unknown_unit='u.unit is null') }} as reject_reason
 from p
