@@ -64,10 +64,15 @@ def _instance():
 
 def load_definitions():
     """Prepare the dbt manifest (dbt parse) explicitly, then import the code location."""
+    import importlib
+    # A code location imported earlier in this process holds the manifest it was built from.
+    for name in [m for m in sys.modules if m in ("orchestration.definitions", "orchestration.resources",
+                                                   "orchestration.schedules")
+                 or m.startswith("orchestration.assets")]:
+        del sys.modules[name]
     from orchestration.resources import prepare_dbt_manifest
     prepare_dbt_manifest()
-    from orchestration import definitions
-    return definitions.defs
+    return importlib.import_module("orchestration.definitions").defs
 
 
 def _failure_message(result) -> str:
@@ -77,7 +82,9 @@ def _failure_message(result) -> str:
             user = getattr(event.step_failure_data, "user_failure_data", None)
             if user is not None and user.description:
                 return f"{event.step_key}: {user.description}"
-            return f"{event.step_key}: {err.message.strip().splitlines()[0] if err.message else err}"
+            while err.cause is not None and "DagsterExecutionStepExecutionError" in (err.cls_name or ""):
+                err = err.cause
+            return f"{event.step_key}: {err.cls_name}: {err.message.strip().splitlines()[0] if err.message else err}"
     return "the run failed"
 
 

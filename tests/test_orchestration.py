@@ -36,11 +36,8 @@ UTC = dt.timezone.utc
 
 def fresh_definitions():
     """Import the code location under the current environment (config, dbt target path)."""
-    for name in [m for m in sys.modules if m == "orchestration.definitions" or m == "orchestration.resources"
-                 or m.startswith("orchestration.assets") or m == "orchestration.schedules"]:
-        del sys.modules[name]
-    from orchestration.resources import prepare_dbt_manifest
-    prepare_dbt_manifest()
+    from orchestration.cli import load_definitions
+    load_definitions()
     return importlib.import_module("orchestration.definitions")
 
 
@@ -207,12 +204,15 @@ def test_rebuild_of_closed_period_gives_same_hash(built, capsys):
         con.execute("DELETE FROM t WHERE line_id = ?", [second[0]])
         con.execute("UPDATE t SET run_id = 'doctored'")
         con.execute("INSERT INTO reports.invoice_lines SELECT * FROM t")
+        con.execute("INSERT INTO reports.payout_lines SELECT * REPLACE ('doctored' AS run_id) "
+                    "FROM reports.payout_lines WHERE run_id = ?", [a["run_id"]])
         con.execute("INSERT INTO reports.report_runs SELECT * REPLACE ('doctored' AS run_id) FROM reports.report_runs "
                     "WHERE run_id = ?", [a["run_id"]])
         try:
             diff = diff_runs(con, a["run_id"], "doctored")
         finally:
             con.execute("DELETE FROM reports.invoice_lines WHERE run_id = 'doctored'")
+            con.execute("DELETE FROM reports.payout_lines WHERE run_id = 'doctored'")
             con.execute("DELETE FROM reports.report_runs WHERE run_id = 'doctored'")
     changes = sorted((d["kind"], d["change"], d["amount_a"], d["amount_b"]) for d in diff)
     assert changes == sorted([("invoice", "changed", first[1], first[1] + 1), ("invoice", "removed", second[1], None)])
@@ -295,20 +295,22 @@ def test_published_reader_works_while_the_pipeline_writes(built):
             assert reader.execute("SELECT count(*) FROM marts.fct_invoices").fetchone()[0] > 0
             publish(con, built.cfg)  # atomic replace while the reader holds the old file
             con.execute("DELETE FROM reports.report_runs WHERE run_id = 'extra'")
-        # the old reader keeps its snapshot; a new reader sees the new file
+        # the old reader keeps reading the file it opened
         assert reader.execute("SELECT count(*) FROM reports.report_runs").fetchone()[0] == n_before
-        fresh = duckdb.connect(str(published), read_only=True)
-        assert fresh.execute("SELECT count(*) FROM reports.report_runs").fetchone()[0] == n_before + 1
-        fresh.close()
+        assert reader.execute("SELECT count(*) FROM marts.fct_invoices").fetchone()[0] > 0
     finally:
         reader.close()
+    # a new reader (DuckDB caches one database per path and process, so after the old one closed)
+    fresh = duckdb.connect(str(published), read_only=True)
+    assert fresh.execute("SELECT count(*) FROM reports.report_runs").fetchone()[0] == n_before + 1
+    fresh.close()
     import sqlalchemy
     engine = sqlalchemy.create_engine(f"duckdb:///{published}?access_mode=read_only")
     with engine.connect() as c:
         total = c.execute(sqlalchemy.text("SELECT sum(total) FROM marts.fct_invoices")).scalar()
     engine.dispose()
     assert isinstance(total, Decimal)
-    assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{parquet}')").fetchone()[0] > 0
+    assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{parquet}')").fetchall()[0][0] > 0
 
 
 # ------------------------------------------------------------------------------- dagster dev
