@@ -26,6 +26,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
+from urllib.parse import urlsplit
 
 import duckdb
 import pyarrow as pa
@@ -210,7 +211,6 @@ def _warn_if_unindexed(db, spec: CollectionSpec, where: str) -> None:
 def _scrub(text: str, uri: str | None, cfg: Config) -> str:
     if uri:
         text = text.replace(uri, mask_uri(uri))
-        from urllib.parse import urlsplit
         try:
             parts = urlsplit(uri)
             for secret in (parts.password, parts.username):
