@@ -218,6 +218,22 @@ def test_rebuild_of_closed_period_gives_same_hash(built, capsys):
     assert changes == sorted([("invoice", "changed", first[1], first[1] + 1), ("invoice", "removed", second[1], None)])
 
 
+# ------------------------------------------------------------------------------- automation
+
+def test_period_close_sensor_and_daily_schedule(built):
+    from dagster import build_schedule_context, build_sensor_context
+    sensor = built.defs.resolve_sensor_def("period_close")
+    requests = sensor(build_sensor_context(instance=built.instance, definitions=built.defs))
+    # 2026-10 has a final report in this instance; 2026-09 (also closed) has none yet
+    assert [r.partition_key for r in requests] == ["2026-09"]
+    assert requests[0].run_key.startswith("final-2026-09-")
+    schedule = built.defs.resolve_schedule_def("daily_extraction")
+    ctx = build_schedule_context(scheduled_execution_time=dt.datetime(2026, 11, 21, 0, 15, tzinfo=UTC))
+    request = schedule.evaluate_tick(ctx).run_requests[0]
+    assert request.partition_key == "2026-11-20"
+    assert request.tags["abacus/extract"] == "new"
+
+
 # ------------------------------------------------------------------------------- gate
 
 def test_gate_refuses_open_period_and_names_lagging_sources(built, capsys):
