@@ -325,7 +325,7 @@ where to look next:
   working warehouse : {cfg.warehouse_path}
   published (read-only, SQL/BI): {Path(cfg.published_dir) / 'abacus.duckdb'}  and  {Path(cfg.published_dir) / 'parquet'}/
       duckdb -readonly {Path(cfg.published_dir) / 'abacus.duckdb'} "select * from marts.fct_invoices limit 5"
-  Dagster UI (while the embedded server runs, e.g. a second `abacus demo --serve`):
+  Dagster UI (the embedded server lives as long as this process: run `abacus demo --serve` to keep it up):
 {dagster_hint(hint_env)}
   CLI:
     abacus resources

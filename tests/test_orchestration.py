@@ -228,7 +228,8 @@ def test_period_close_sensor_and_daily_schedule(built):
     assert [r.partition_key for r in requests] == ["2026-09"]
     assert requests[0].run_key.startswith("final-2026-09-")
     schedule = built.defs.resolve_schedule_def("daily_extraction")
-    ctx = build_schedule_context(scheduled_execution_time=dt.datetime(2026, 11, 21, 0, 15, tzinfo=UTC))
+    ctx = build_schedule_context(scheduled_execution_time=dt.datetime(2026, 11, 21, 0, 15, tzinfo=UTC),
+                                 repository_def=built.defs.get_repository_def())
     request = schedule.evaluate_tick(ctx).run_requests[0]
     assert request.partition_key == "2026-11-20"
     assert request.tags["abacus/extract"] == "new"
