@@ -8,6 +8,19 @@ sensor. The configuration is read at load time without source URIs (they are res
 extraction runs); the dbt manifest is prepared by ``prepare_if_dev()`` under ``dagster dev``, by
 the CLI and the tests explicitly (:func:`orchestration.resources.prepare_dbt_manifest`), and is
 expected to be shipped prepared in a deployment.
+
+Serializing writers: every step that writes the DuckDB warehouse (extraction, dbt, report,
+publish) is in the pool ``duckdb_writer`` and takes ``extract.warehouse``'s inter-process lock;
+the lock alone is correct, the pool makes the queue visible. Recommended instance settings
+(``$DAGSTER_HOME/dagster.yaml``)::
+
+    concurrency:
+      pools:
+        default_limit: 1          # one duckdb_writer step at a time
+      runs:
+        tag_concurrency_limits:
+          - key: abacus/warehouse # extract_job and period_job runs one after the other, so a
+            limit: 1              # period's report always reads the marts its own dbt run built
 """
 from __future__ import annotations
 
