@@ -88,19 +88,24 @@ def _failure_message(result) -> str:
     return "the run failed"
 
 
+# In-process runs log to the console: keep it to warnings (the full event log is in DAGSTER_HOME).
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
 def run_extraction_job(defs, instance, *, day: str | None = None):
     from orchestration.assets.extraction import EXTRACT_MODE_TAG, MODE_NEW
     job = defs.resolve_job_def("extract_job")
     day = day or _now().date().isoformat()
     return job.execute_in_process(instance=instance, partition_key=day, tags={EXTRACT_MODE_TAG: MODE_NEW},
-                                  raise_on_error=False)
+                                  raise_on_error=False, run_config=QUIET)
 
 
 def run_period_job(defs, instance, period: str, *, draft: bool):
     from orchestration.assets.dbt import DRAFT_TAG
     job = defs.resolve_job_def("period_job")
     tags = {DRAFT_TAG: "true"} if draft else {}
-    return job.execute_in_process(instance=instance, partition_key=period, tags=tags, raise_on_error=False)
+    return job.execute_in_process(instance=instance, partition_key=period, tags=tags, raise_on_error=False,
+                                  run_config=QUIET)
 
 
 def check_gate_now(cfg, period: str, *, draft: bool):
@@ -394,6 +399,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if not os.environ.get("ABACUS_WARNINGS"):
+        import warnings
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=r".*(beta|preview|superseded).*")
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["generate"]:  # everything after `generate` belongs to extract.generate
         from extract.generate import main as generate_main
