@@ -10,6 +10,7 @@ Exit codes: 0 ok, 2 bad arguments or configuration, 3 the gate refused / data no
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -126,9 +127,16 @@ def build_period(defs, instance, cfg, period: str, *, draft: bool) -> dict:
     gate = check_gate_now(cfg, period, draft=draft)
     if not gate.ok:
         raise CliError(gate.message, EXIT_NOT_READY)
-    result = run_period_job(defs, instance, period, draft=draft)
+    # dagster-dbt echoes every dbt event to stdout; keep the terminal readable and the full dbt
+    # log in a file next to the warehouse (its path is printed, and on failure its tail).
+    log_path = cfg.warehouse_path.parent / "logs" / f"build-{period}{'-draft' if draft else ''}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as log, contextlib.redirect_stdout(log):
+        result = run_period_job(defs, instance, period, draft=draft)
+    print(f"  dbt and report log: {log_path}")
     if not result.success:
-        raise CliError(f"build of {period} failed: {_failure_message(result)}")
+        tail = "".join(log_path.read_text().splitlines(keepends=True)[-15:])
+        raise CliError(f"build of {period} failed: {_failure_message(result)}\n{tail}")
     return _report_run(cfg, result.run_id)
 
 

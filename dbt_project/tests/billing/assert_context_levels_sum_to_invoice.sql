@@ -1,3 +1,5 @@
+-- Shown in Dagster as an asset check of fct_invoice_context_amounts.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_invoice_context_amounts'}}}) }}
 -- At every depth, the context amounts of an invoice add up exactly to its total; per line too.
 with per_depth as (
     select account_id, invoice_period, depth, sum(amount) as amount

@@ -1,3 +1,5 @@
+-- Shown in Dagster as an asset check of fct_invoices.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_invoices'}}}) }}
 -- Σ usage+adjustment lines = subtotal, the discount line = −discount, Σ all lines = total,
 -- total = subtotal − discount, line_count matches.
 with l as (

@@ -1,3 +1,5 @@
+-- Shown in Dagster as an asset check of fct_invoice_line_records.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_invoice_line_records'}}}) }}
 -- Proof contributions sum exactly to each usage/adjustment line's quantity and amount.
 with r as (
     select line_id, sum(quantity) as quantity, sum(amount) as amount

@@ -1,3 +1,5 @@
+-- Shown in Dagster as an asset check of fct_payouts.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_payouts'}}}) }}
 -- net = gross − held for ok statements (never negative when gross is not), gross = Σ lines;
 -- disqualified statements forfeit: held 0, net 0.
 with l as (

@@ -1,3 +1,5 @@
+-- Shown in Dagster as an asset check of fct_payout_line_records.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_payout_line_records'}}}) }}
 -- Proof contributions sum exactly to each payout line's quantity and amount (lines with a
 -- non-zero quantity or amount must have records).
 with r as (

@@ -1,3 +1,5 @@
+-- Shown in Dagster as an asset check of fct_rejected_records.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_rejected_records'}}}) }}
 -- Nothing is dropped silently: per raw collection,
 --   raw rows = staged rows
 --   raw rows = valid rows kept (after dedup / version collapse) + rejected rows (fct_rejected_records)

@@ -1,3 +1,5 @@
+-- Shown in Dagster as an asset check of int_transfers_settled.
+{{ config(meta={'dagster': {'ref': {'name': 'int_transfers_settled'}}}) }}
 -- Settled bytes never exceed either party's report (SPEC 4.4), in the settled transfers and in
 -- the discrepancies mart, and every settled transfer's bytes equal the smaller report.
 select 'int_transfers_settled' as model, transfer_id, renter_bytes, farmer_bytes, settled_bytes

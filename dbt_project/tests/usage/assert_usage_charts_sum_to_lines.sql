@@ -1,3 +1,5 @@
+-- Shown in Dagster as an asset check of fct_usage_daily.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_usage_daily'}}}) }}
 -- The days (and hours) of a line sum exactly to int_account_usage_known.quantity of
 -- (account, context, resource, P, known_period = P); every such line has chart rows. For
 -- storage.files (peak) the largest per-day / per-hour peak equals the line's peak instead.

@@ -1,3 +1,5 @@
+-- Shown in Dagster as an asset check of int_account_usage_records_known.
+{{ config(meta={'dagster': {'ref': {'name': 'int_account_usage_records_known'}}}) }}
 -- Record contributions sum exactly to their line, for accounts (base_quantity) and farmers
 -- (storage_byte_seconds, download_bytes, upload_bytes, audits, audits_passed); no line without
 -- records, no records without a line.
