@@ -127,6 +127,8 @@ def dbt_vars_for_period(period: str, cfg: Any, *, draft: bool, now: dt.datetime)
 
     Final (``draft=False``): ``as_of = close(P)``, so a rebuild gives the same numbers; refused
     (ValueError) when P has not closed at ``now``. Draft: ``as_of = now``.
+    ``period = P`` scopes the build to what P's invoices and statements need (dbt
+    ``macros/scope.sql``): P's rows equal those of an unscoped build, other periods are not built.
     ``cfg`` is an ``extract.config.Config`` (``grace_hours``, ``dbt_vars()``).
     """
     parse_period(period)
@@ -140,7 +142,7 @@ def dbt_vars_for_period(period: str, cfg: Any, *, draft: bool, now: dt.datetime)
                 f"period {period} closes at {close:%Y-%m-%dT%H:%M}Z (end + {cfg.grace_hours} h grace); "
                 "before that it can only be built as a draft")
         as_of = close
-    return {**cfg.dbt_vars(), "as_of": format_ts(as_of)}
+    return {**cfg.dbt_vars(), "as_of": format_ts(as_of), "period": period.strip()}
 
 
 def day_window(day: str) -> tuple[dt.datetime, dt.datetime]:

@@ -1,6 +1,10 @@
 -- For each usage period P: the knowledge cutoffs at which P's usage is evaluated.
 -- known_period Q runs from P to P + max_adjustment_periods among existing periods, with
 -- cutoff_at = least(close(Q), as_of); plus one row known_period = 'latest' with cutoff_at = as_of.
+-- With the var `period` set (macros/scope.sql), only the pairs the invoice / statement of that
+-- period needs.
+{%- set max_adj = var('max_adjustment_periods') | int %}
+{%- set scoped = scope_period() %}
 
 with periods as (
     select period, period_start, cutoff_at from {{ ref('int_periods') }}
@@ -14,7 +18,13 @@ select
 from periods as p
 join periods as q
     on q.period_start >= p.period_start
-   and q.period_start <= p.period_start + to_months(CAST({{ var('max_adjustment_periods') }} AS INTEGER))
+   and q.period_start <= p.period_start + to_months(CAST({{ max_adj }} AS INTEGER))
+{%- if scoped %}
+where (p.period_start = {{ scope_period_start() }} and q.period_start = {{ scope_period_start() }})
+   or (p.period_start >= {{ scope_period_start() }} - to_months({{ max_adj }})
+       and p.period_start < {{ scope_period_start() }}
+       and q.period_start in ({{ scope_period_start() }}, {{ scope_period_start() }} - to_months(1)))
+{%- endif %}
 
 union all
 
@@ -24,3 +34,6 @@ select
     {{ as_of() }} as cutoff_at,
     CAST(NULL AS INTEGER) as adjustment_offset
 from periods as p
+{%- if scoped %}
+where p.period_start = {{ scope_period_start() }} - to_months({{ max_adj }})
+{%- endif %}

@@ -1,8 +1,10 @@
 {#- Usage and adjustment lines of every invoice period Q (SPEC §4.2, §4.6), before the discount.
     usage: usage_period = Q rated as known at cutoff(Q).
     adjustment: for each P with Q - max_adjustment_periods <= P < Q, per resource,
-      amount(P rated at cutoff(Q)) - amount(P rated at cutoff(Q-1)); non-zero only. -#}
+      amount(P rated at cutoff(Q)) - amount(P rated at cutoff(Q-1)); non-zero only.
+    With the var `period` set (macros/scope.sql): only invoice period Q. -#}
 {%- set max_adj = var('max_adjustment_periods', 3) | int -%}
+{%- set scoped = scope_period() -%}
 with rated as (
     select *
     from {{ ref('int_account_lines_rated') }}
@@ -32,6 +34,9 @@ usage_lines as (
         cutoff_at
     from rated
     where known_period_index = usage_period_index
+    {%- if scoped %}
+      and usage_period = '{{ scoped }}'
+    {%- endif %}
 ),
 
 -- P as known at cutoff(Q), for Q in (P, P + max]
@@ -104,3 +109,6 @@ select
     amount
 from adjustment_lines
 where amount <> 0
+{%- if scoped %}
+  and invoice_period = '{{ scoped }}'
+{%- endif %}

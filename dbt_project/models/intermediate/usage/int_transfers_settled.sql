@@ -10,7 +10,8 @@ with reports as (
 ),
 
 renter as (
-    select * from reports where reporter = 'renter'
+    -- scoped builds (var `period`): only the usage periods they compute
+    select * from reports where reporter = 'renter' and {{ scope_usage_time_filter('completed_at') }}
 ),
 
 farmer as (

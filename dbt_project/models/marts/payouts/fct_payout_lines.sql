@@ -1,8 +1,10 @@
 {#- Payout statement lines (SPEC §4.7, §4.2): per farmer and statement period Q, one usage line
     per component (storage GBh, download GB, upload GB) of Q as known at cutoff(Q), and an
     adjustment line per component for each earlier P in the window:
-    amount(P at cutoff(Q)) − amount(P at cutoff(Q−1)), non-zero only. -#}
+    amount(P at cutoff(Q)) − amount(P at cutoff(Q−1)), non-zero only.
+    With the var `period` set (macros/scope.sql): only statement period Q. -#}
 {%- set max_adj = var('max_adjustment_periods', 3) | int -%}
+{%- set scoped = scope_period() -%}
 with rated as (
     select * from {{ ref('int_farmer_lines_rated') }}
     where known_period_index is not null
@@ -61,6 +63,12 @@ lines as (
     union all
     select * from adjustment_lines where line_amount <> 0
 )
+{%- if scoped %},
+
+scoped_lines as (
+    select * from lines where statement_period = '{{ scoped }}'
+)
+{%- endif %}
 
 select
     cast({{ stable_id(['farmer_id', 'statement_period', 'line_type', 'component', 'usage_period']) }} as varchar) as line_id,
@@ -76,4 +84,4 @@ select
     cast(previous_quantity as decimal(38,12)) as previous_quantity,
     cast(previous_amount as decimal(18,6)) as previous_amount,
     cast(line_amount as decimal(18,6)) as amount
-from lines
+from {{ 'scoped_lines' if scoped else 'lines' }}
