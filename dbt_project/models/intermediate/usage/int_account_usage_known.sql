@@ -7,9 +7,98 @@
 -- away from zero = exact_divide(base_quantity, base_per_billable_unit, 12).
 -- storage.files: base_quantity = quantity = the series' peak (the line IS the series).
 -- Only lines with at least one contributing record.
+--
+-- Computed from aggregates, not from the record-level proof (int_account_usage_records_known,
+-- whose per-line sums equal these lines: a data test checks it):
+-- - counters (settled transfers, events): each record is aggregated once, under K = the
+--   earliest cutoff of its usage period that is after its knowledge time; the
+--   line at a cutoff is the sum over K <= cutoff. Work ~ records x 1, not records x cutoffs.
+-- - contracts and gauges: their per-cutoff models are summed (peak for storage.files).
 
-with records as (
-    select * from {{ ref('int_account_usage_records_known') }}
+with windows as (
+    select usage_period, known_period, cutoff_at from {{ ref('int_usage_knowledge_windows') }}
+),
+
+cutoffs as (
+    -- each usage period's distinct cutoffs with the one before: a record known at t belongs to
+    -- the cutoff with previous_cutoff_at <= t < cutoff_at (an equi-join on usage_period with a
+    -- range filter: no sort of the records, unlike an ASOF join)
+    select
+        usage_period,
+        cutoff_at,
+        coalesce(lag(cutoff_at) over (partition by usage_period order by cutoff_at),
+                 TIMESTAMP '-infinity') as previous_cutoff_at
+    from (select distinct usage_period, cutoff_at from windows)
+),
+
+transfer_records as (
+    select account_id, context, resource, usage_period, known_at,
+           CAST(settled_bytes AS DECIMAL(38,9)) as base_quantity
+    from {{ ref('int_transfers_settled') }}
+),
+
+event_records as (
+    select account_id, context, resource, {{ usage_period_of('occurred_at') }} as usage_period,
+           knowledge_at as known_at, CAST(quantity_base AS DECIMAL(38,9)) as base_quantity
+    from {{ ref('int_usage_events_deduplicated') }}
+    where {{ scope_usage_time_filter('occurred_at') }}
+),
+
+counter_records as (
+    select * from transfer_records
+    union all
+    select * from event_records
+),
+
+counters_first_known as (
+    -- per line and first cutoff at which the records are known
+    select
+        r.account_id, r.context, r.resource, r.usage_period,
+        c.cutoff_at as first_cutoff_at,
+        sum(r.base_quantity) as base_quantity,
+        count(*) as record_count
+    from counter_records as r
+    inner join cutoffs as c
+        on c.usage_period = r.usage_period
+        and r.known_at >= c.previous_cutoff_at
+        and r.known_at < c.cutoff_at
+    group by all
+),
+
+counters as (
+    select
+        f.account_id, f.context, f.resource, w.usage_period, w.known_period,
+        w.cutoff_at,
+        sum(f.base_quantity) as base_quantity,
+        sum(f.record_count) as record_count
+    from counters_first_known as f
+    inner join windows as w
+        on w.usage_period = f.usage_period
+        and f.first_cutoff_at <= w.cutoff_at
+    group by all
+),
+
+contracts as (
+    select
+        account_id, context, 'network.storage' as resource, usage_period, known_period,
+        max(cutoff_at) as cutoff_at,
+        sum(byte_seconds) as base_quantity,
+        count(*) as record_count
+    from {{ ref('int_storage_contracts_clipped') }}
+    group by account_id, context, usage_period, known_period
+),
+
+gauges as (
+    select
+        account_id, context, resource, usage_period, known_period,
+        max(cutoff_at) as cutoff_at,
+        case when resource = 'storage.files' then max(CAST(value_base AS DECIMAL(38,9)))
+             else sum(held_base_seconds) end as base_quantity,
+        count(*) as record_count
+    from {{ ref('int_gauge_intervals_capped') }}
+    where holds_in_period
+      and resource in ('storage.bytes_used', 'storage.files')
+    group by account_id, context, resource, usage_period, known_period
 ),
 
 lines as (
@@ -21,8 +110,14 @@ lines as (
         known_period,
         max(cutoff_at) as cutoff_at,
         CAST(sum(base_quantity) AS DECIMAL(38,9)) as base_quantity,
-        count(*) as record_count
-    from records
+        CAST(sum(record_count) AS BIGINT) as record_count
+    from (
+        select * from counters
+        union all
+        select * from contracts
+        union all
+        select * from gauges
+    )
     group by account_id, context, resource, usage_period, known_period
 )
 
