@@ -122,13 +122,16 @@ def format_ts(ts: dt.datetime) -> str:
     return text + (f".{t.microsecond:06d}" if t.microsecond else "")
 
 
-def dbt_vars_for_period(period: str, cfg: Any, *, draft: bool, now: dt.datetime) -> dict[str, Any]:
+def dbt_vars_for_period(period: str, cfg: Any, *, draft: bool, now: dt.datetime,
+                        scoped: bool = False) -> dict[str, Any]:
     """The dbt ``--vars`` of a build of ``period``.
 
     Final (``draft=False``): ``as_of = close(P)``, so a rebuild gives the same numbers; refused
     (ValueError) when P has not closed at ``now``. Draft: ``as_of = now``.
-    ``period = P`` scopes the build to what P's invoices and statements need (dbt
-    ``macros/scope.sql``): P's rows equal those of an unscoped build, other periods are not built.
+    ``scoped=True`` adds ``period = P``: the build computes only what P's invoices and statements
+    need (dbt ``macros/scope.sql``; P's rows equal an unscoped build's) and the marts then hold
+    P alone. Dagster's period runs are not scoped, so the marts that SQL and BI users read keep
+    every period (as known at ``as_of``); the benchmark and ad-hoc runs may scope.
     ``cfg`` is an ``extract.config.Config`` (``grace_hours``, ``dbt_vars()``).
     """
     parse_period(period)
@@ -142,7 +145,10 @@ def dbt_vars_for_period(period: str, cfg: Any, *, draft: bool, now: dt.datetime)
                 f"period {period} closes at {close:%Y-%m-%dT%H:%M}Z (end + {cfg.grace_hours} h grace); "
                 "before that it can only be built as a draft")
         as_of = close
-    return {**cfg.dbt_vars(), "as_of": format_ts(as_of), "period": period.strip()}
+    dbt_vars = {**cfg.dbt_vars(), "as_of": format_ts(as_of)}
+    if scoped:
+        dbt_vars["period"] = period.strip()
+    return dbt_vars
 
 
 def day_window(day: str) -> tuple[dt.datetime, dt.datetime]:

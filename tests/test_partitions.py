@@ -78,14 +78,17 @@ def test_dbt_vars_final_is_close_and_independent_of_now():
     a = dbt_vars_for_period("2026-10", c, draft=False, now=dt.datetime(2026, 11, 21, 19, 0, tzinfo=UTC))
     b = dbt_vars_for_period("2026-10", c, draft=False, now=dt.datetime(2027, 3, 1, tzinfo=UTC))
     assert a == b == {"grace_hours": 72, "max_adjustment_periods": 3, "gauge_max_gap_hours": 24,
-                      "as_of": "2026-11-04 00:00:00", "period": "2026-10"}
+                      "as_of": "2026-11-04 00:00:00"}
+    scoped = dbt_vars_for_period("2026-10", c, draft=False, now=dt.datetime(2027, 3, 1, tzinfo=UTC), scoped=True)
+    assert scoped == {**a, "period": "2026-10"}
 
 
 def test_dbt_vars_draft_is_now_and_open_period_needs_draft():
     c = cfg()
     now = dt.datetime(2026, 11, 21, 19, 5, 6, tzinfo=UTC)
     assert dbt_vars_for_period("2026-11", c, draft=True, now=now)["as_of"] == "2026-11-21 19:05:06"
-    assert dbt_vars_for_period("2026-11", c, draft=True, now=now)["period"] == "2026-11"
+    assert "period" not in dbt_vars_for_period("2026-11", c, draft=True, now=now)
+    assert dbt_vars_for_period("2026-11", c, draft=True, now=now, scoped=True)["period"] == "2026-11"
     with pytest.raises(ValueError, match=r"period 2026-11 closes at 2026-12-04T00:00Z .*draft"):
         dbt_vars_for_period("2026-11", c, draft=False, now=now)
     with pytest.raises(ValueError, match="not a calendar month"):
