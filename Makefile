@@ -21,6 +21,10 @@ $(STAMP): requirements.lock pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
+# Test modules run on both cores (each module builds its own warehouse and server; loadfile keeps
+# a module's module-scoped fixtures in one worker). Override with PYTEST_ARGS=... to run serially.
+PYTEST_ARGS ?= -n 2 --dist loadfile
+
 demo: install
 	$(BIN)/abacus demo $(ARGS)
 
