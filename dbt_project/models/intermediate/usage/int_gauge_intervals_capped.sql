@@ -7,6 +7,9 @@
 -- start that is still holding is the carry-in. Both the hold and the gap are clipped to the
 -- period; a row is kept when either meets the period.
 -- held_base_seconds = value_base x held microseconds / 10^6 (exact), used by storage.bytes_used.
+-- Rows of a window depend only on (usage_period, cutoff_at): windows sharing both (e.g. the
+-- draft period's and 'latest', both cut at as_of) are computed once ("evaluations") and fanned
+-- out; series and evaluations are numbered so the sequencing sorts on integers.
 
 {%- set cap_hours = var('gauge_max_gap_hours') | int %}
 
@@ -14,34 +17,60 @@ with windows as (
     select * from {{ ref('int_usage_knowledge_windows') }}
 ),
 
+evaluations as (
+    select
+        usage_period,
+        cutoff_at,
+        min(period_start) as period_start,
+        min(period_end) as period_end,
+        CAST(row_number() over (order by usage_period, cutoff_at) AS INTEGER) as evaluation_id
+    from windows
+    group by usage_period, cutoff_at
+),
+
+window_evaluations as (
+    select w.known_period, e.*
+    from windows as w
+    inner join evaluations as e
+        on e.usage_period = w.usage_period
+        and e.cutoff_at = w.cutoff_at
+),
+
+samples as (
+    select
+        account_id,
+        context,
+        resource,
+        source_name,
+        collection_name,
+        record_id,
+        knowledge_at,
+        observed_at,
+        value_base,
+        trunc(value_base) as value_base_integer,
+        value_base - trunc(value_base) as value_base_fraction,
+        CAST(dense_rank() over (order by account_id, context, resource) AS INTEGER) as series_id
+    from {{ ref('int_usage_samples_deduplicated') }}
+),
+
 candidates as (
     select
-        w.usage_period,
-        w.known_period,
-        w.cutoff_at,
-        w.period_start,
-        w.period_end,
-        s.account_id,
-        s.context,
-        s.resource,
-        s.source_name,
-        s.collection_name,
-        s.record_id,
-        s.knowledge_at as record_knowledge_at,
-        s.observed_at,
-        s.value_base
-    from {{ ref('int_usage_samples_deduplicated') }} as s
-    inner join windows as w
-        on s.observed_at >= w.period_start - interval {{ cap_hours }} hour
-        and s.observed_at < w.period_end
-        and s.knowledge_at < w.cutoff_at
+        e.evaluation_id,
+        e.period_start,
+        e.period_end,
+        s.*
+    from samples as s
+    inner join evaluations as e
+        on s.observed_at >= e.period_start - interval {{ cap_hours }} hour
+        and s.observed_at < e.period_end
+        and s.knowledge_at < e.cutoff_at
 ),
 
 sequenced as (
     select
         *,
         lead(observed_at) over (
-            partition by usage_period, known_period, account_id, context, resource
+            partition by evaluation_id, series_id
             order by observed_at
         ) as next_observed_at,
         observed_at + interval {{ cap_hours }} hour as capped_at
@@ -64,31 +93,41 @@ clipped as (
         greatest(hold_end, period_start) as gap_start,
         least(coalesce(next_observed_at, period_end), period_end) as gap_end
     from holds
+),
+
+evaluated as (
+    select
+        *,
+        held_end > held_start as holds_in_period,
+        greatest(date_diff('microsecond', held_start, held_end), 0) as held_micros_bigint
+    from clipped
+    where held_end > held_start or gap_end > gap_start
 )
 
 select
-    account_id,
-    context,
-    resource,
-    usage_period,
-    known_period,
-    cutoff_at,
-    period_start,
-    period_end,
-    source_name,
-    collection_name,
-    record_id,
-    record_knowledge_at,
-    observed_at,
-    value_base,
-    next_observed_at,
-    hold_end,
-    held_end > held_start as holds_in_period,
-    case when held_end > held_start then held_start end as held_start,
-    case when held_end > held_start then held_end end as held_end,
-    {{ usage_micros_between('held_start', 'held_end') }} as held_micros,
-    {{ usage_rate_times_micros('value_base', usage_micros_between('held_start', 'held_end')) }} as held_base_seconds,
-    case when gap_end > gap_start then gap_start end as gap_start,
-    case when gap_end > gap_start then gap_end end as gap_end
-from clipped
-where held_end > held_start or gap_end > gap_start
+    c.account_id,
+    c.context,
+    c.resource,
+    w.usage_period,
+    w.known_period,
+    w.cutoff_at,
+    c.period_start,
+    c.period_end,
+    c.source_name,
+    c.collection_name,
+    c.record_id,
+    c.knowledge_at as record_knowledge_at,
+    c.observed_at,
+    c.value_base,
+    c.next_observed_at,
+    c.hold_end,
+    c.holds_in_period,
+    case when c.holds_in_period then c.held_start end as held_start,
+    case when c.holds_in_period then c.held_end end as held_end,
+    CAST(c.held_micros_bigint AS HUGEINT) as held_micros,
+    {{ windows_rate_times_micros('c.value_base_integer', 'c.value_base_fraction', 'c.held_micros_bigint') }} as held_base_seconds,
+    case when c.gap_end > c.gap_start then c.gap_start end as gap_start,
+    case when c.gap_end > c.gap_start then c.gap_end end as gap_end
+from evaluated as c
+inner join window_evaluations as w
+    on w.evaluation_id = c.evaluation_id

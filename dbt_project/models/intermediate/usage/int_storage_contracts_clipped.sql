@@ -2,13 +2,26 @@
 -- known at the cutoff (latest valid version with updated_at < cutoff) counts on
 -- [store_begin, min(store_end, first failed audit's audited_at)) where the first failed audit is
 -- taken among the valid audits of that contract_id known at the same cutoff; the interval is
--- clipped to the usage period. byte_seconds is exact: data_size_bytes x overlap microseconds in
--- HUGEINT, then / 10^6 into DECIMAL(38,9). Computed from interval overlaps only.
+-- clipped to the usage period. byte_seconds is exact: data_size_bytes x overlap microseconds,
+-- / 10^6 into DECIMAL(38,9). Computed from interval overlaps only.
 -- Rows: only contracts whose counted interval overlaps the period (byte_seconds may still be 0
 -- for a 0-byte contract).
+-- Rows of a window depend only on (usage_period, cutoff_at): windows sharing both (e.g. the
+-- draft period's and 'latest', both cut at as_of) are computed once and fanned out.
 
 with windows as (
     select * from {{ ref('int_usage_knowledge_windows') }}
+),
+
+evaluations as (
+    select
+        usage_period,
+        cutoff_at,
+        min(period_start) as period_start,
+        min(period_end) as period_end,
+        list(known_period order by known_period) as known_periods
+    from windows
+    group by usage_period, cutoff_at
 ),
 
 cutoffs as (
@@ -41,18 +54,18 @@ known_versions as (
     -- satisfies valid_from < cutoff <= valid_to (or open). Contracts that cannot overlap the
     -- period are pruned here (the failed-audit cut only shortens the interval).
     select
-        w.usage_period,
-        w.known_period,
-        w.cutoff_at,
-        w.period_start,
-        w.period_end,
+        e.usage_period,
+        e.cutoff_at,
+        e.period_start,
+        e.period_end,
+        e.known_periods,
         v.*
     from {{ ref('int_contract_versions_ordered') }} as v
-    inner join windows as w
-        on v.valid_from < w.cutoff_at
-        and coalesce(v.valid_to, TIMESTAMP 'infinity') >= w.cutoff_at
-        and v.store_begin < w.period_end
-        and v.store_end > w.period_start
+    inner join evaluations as e
+        on v.valid_from < e.cutoff_at
+        and coalesce(v.valid_to, TIMESTAMP 'infinity') >= e.cutoff_at
+        and v.store_begin < e.period_end
+        and v.store_end > e.period_start
 ),
 
 counted as (
@@ -76,29 +89,36 @@ clipped as (
         greatest(store_begin, period_start) as overlap_start,
         least(counted_end, period_end) as overlap_end
     from counted
+),
+
+evaluated as (
+    select
+        *,
+        date_diff('microsecond', overlap_start, overlap_end) as overlap_micros_bigint
+    from clipped
+    where overlap_end > overlap_start
 )
 
 select
-    contract_id,
-    account_id,
-    context,
-    farmer_id,
-    usage_period,
-    known_period,
-    cutoff_at,
-    source_name,
-    collection_name,
-    record_id,
-    knowledge_at as record_knowledge_at,
-    data_size_bytes,
-    store_begin,
-    store_end,
-    failed_audit_at,
-    case when counted_end < store_end then failed_audit_record_id end as failed_audit_record_id,
-    counted_end,
-    overlap_start,
-    overlap_end,
-    {{ usage_micros_between('overlap_start', 'overlap_end') }} as overlap_micros,
-    {{ usage_micros_to_seconds('CAST(data_size_bytes AS HUGEINT) * ' ~ usage_micros_between('overlap_start', 'overlap_end')) }} as byte_seconds
-from clipped
-where overlap_end > overlap_start
+    c.contract_id,
+    c.account_id,
+    c.context,
+    c.farmer_id,
+    c.usage_period,
+    unnest(c.known_periods) as known_period,
+    c.cutoff_at,
+    c.source_name,
+    c.collection_name,
+    c.record_id,
+    c.knowledge_at as record_knowledge_at,
+    c.data_size_bytes,
+    c.store_begin,
+    c.store_end,
+    c.failed_audit_at,
+    case when c.counted_end < c.store_end then c.failed_audit_record_id end as failed_audit_record_id,
+    c.counted_end,
+    c.overlap_start,
+    c.overlap_end,
+    CAST(c.overlap_micros_bigint AS HUGEINT) as overlap_micros,
+    {{ windows_bytes_times_micros('c.data_size_bytes', 'c.overlap_micros_bigint') }} as byte_seconds
+from evaluated as c
