@@ -6,7 +6,7 @@
 --   max(r, f)); billed and paid at settled_bytes = the smaller.
 -- usage_period: the renter report's completed_at month, else the farmer report's.
 
-with reports as (
+with reports as not materialized (
     select *
     from {{ ref('int_transfer_reports_deduplicated') }}
     where knowledge_at < {{ as_of() }}
