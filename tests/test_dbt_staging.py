@@ -15,7 +15,7 @@ AS_OF = "2026-11-10T00:00:00Z"
 MY_MODELS = [
     "resources", "unit_conversions",
     "path:dbt_project/models/staging",
-    "int_periods", "int_knowledge_cutoffs",
+    "int_raw_batches", "int_periods", "int_knowledge_cutoffs",
     "int_usage_events_deduplicated", "int_transfer_reports_deduplicated", "int_usage_samples_deduplicated",
     "int_contract_versions_ordered", "int_farmer_versions_ordered", "int_account_versions_merged",
     "fct_rejected_records", "dim_resources",

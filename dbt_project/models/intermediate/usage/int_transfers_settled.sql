@@ -1,12 +1,23 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='transfer_id',
+          pre_hook="{{ clear_when_scoped() }}") }}
+-- depends_on: {{ ref('int_raw_batches') }}
 -- Settled transfers (SPEC 4.4): one row per transfer_id having both a renter and a farmer
 -- report (after dedup, valid rows only). settled_bytes = the smaller of the two. The transfer
 -- belongs to the period of the renter report's completed_at and is settled at a cutoff only
 -- when both reports are known: known_at (= the later knowledge time of the two) < cutoff.
 -- Account, context, direction/resource and contract come from the renter report, farmer_id
 -- from the farmer report.
+-- Incremental: only transfers with a report the deduplicated table (re)wrote since this table
+-- was built are recomputed (delete+insert on transfer_id); a settled pair never disappears.
 
 with reports as (
     select * from {{ ref('int_transfer_reports_deduplicated') }}
+    {%- if incremental_run() %}
+    where transfer_id in (
+        select transfer_id from {{ ref('int_transfer_reports_deduplicated') }}
+        where built_through_batch_seq > {{ built_through_batch_seq() }}
+    )
+    {%- endif %}
 ),
 
 renter as (
@@ -39,7 +50,8 @@ select
     r.record_id as renter_record_id,
     r.knowledge_at as renter_knowledge_at,
     f.record_id as farmer_record_id,
-    f.knowledge_at as farmer_knowledge_at
+    f.knowledge_at as farmer_knowledge_at,
+    {{ batch_seq_now() }} as built_through_batch_seq
 from renter as r
 inner join farmer as f
     on f.transfer_id = r.transfer_id

@@ -1,0 +1,104 @@
+{#- Incremental builds (a daily run costs in proportion to what is new).
+
+    Raw is append-only and written in batches (_batch_id: one per extraction run and
+    collection). int_raw_batches is the change log: one row per (source, collection, batch)
+    with an increasing batch_seq. Every incremental model stamps the rows it writes with
+    built_through_batch_seq = batch_seq_now(): the newest batch it has taken in. The batches
+    newer than max(built_through_batch_seq) of a table are what it has not seen yet.
+
+    Knowledge time (SPEC 4.1) makes anything computed "as known at cutoff c" depend only on
+    records with knowledge time < c: such rows stay valid while c <= new_knowledge_since()
+    and c itself has not moved (as_of moves the draft cutoffs).
+
+    Period-scoped builds (var `period`) hold partial content: scoped models stamp -1, so the
+    next unscoped incremental run sees every batch as new and recomputes everything. -#}
+
+{#- The raw tables (source, collection) the change log covers. -#}
+{% macro raw_source_tables() -%}
+    {{ return([
+        ('storage_network', 'contracts'), ('storage_network', 'transfer_reports'),
+        ('storage_network', 'audits'), ('storage_network', 'farmers'), ('storage_network', 'renters'),
+        ('compute', 'usage_events'), ('compute', 'accounts'),
+        ('storage', 'usage_samples'), ('storage', 'accounts'),
+    ]) }}
+{%- endmacro %}
+
+{#- SQL: rows per (source_name, collection_name, batch_id) of every raw table, with the batch's
+    first extraction time and knowledge-time range. -#}
+{% macro raw_batch_counts() -%}
+    {%- for src, coll in raw_source_tables() %}
+    select
+        '{{ src }}' as source_name,
+        '{{ coll }}' as collection_name,
+        coalesce(_batch_id, '') as batch_id,
+        min(_extracted_at) as extracted_at,
+        min(_knowledge_at) as min_knowledge_at,
+        max(_knowledge_at) as max_knowledge_at,
+        count(*) as row_count
+    from {{ source(src, coll) }}
+    group by coalesce(_batch_id, '')
+    {{ 'union all' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- True when a model should run its incremental branch: the table exists and the build is
+    not period-scoped (a scoped build rewrites its scoped content in full). -#}
+{% macro incremental_run() -%}
+    {{ return(is_incremental() and scope_period() is none) }}
+{%- endmacro %}
+
+{#- The value for built_through_batch_seq (SQL). scope_free=true for models whose content does
+    not depend on the var `period` (dedup), which may stay incremental in scoped builds. -#}
+{% macro batch_seq_now(scope_free=false) -%}
+    {%- if scope_period() is not none and not scope_free -%}
+        CAST(-1 AS BIGINT)
+    {%- else -%}
+        (select CAST(coalesce(max(batch_seq), 0) AS BIGINT) from {{ ref('int_raw_batches') }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- SQL: max(built_through_batch_seq) of a relation (default: this model). -#}
+{% macro built_through_batch_seq(relation=none) -%}
+    (select coalesce(max(built_through_batch_seq), -1) from {{ relation if relation is not none else this }})
+{%- endmacro %}
+
+{#- SQL TIMESTAMP: the earliest knowledge time among raw batches the relation (default: this
+    model) has not taken in; 'infinity' when there are none. Rows computed as known at a cutoff
+    c <= this value cannot have changed. Models using it need `-- depends_on: {{ ref('int_raw_batches') }}`. -#}
+{% macro new_knowledge_since(relation=none) -%}
+    (select coalesce(min(b.min_knowledge_at), TIMESTAMP 'infinity')
+     from {{ ref('int_raw_batches') }} as b
+     where b.batch_seq > {{ built_through_batch_seq(relation) }})
+{%- endmacro %}
+
+{#- Jinja list: the batch ids of one raw table the relation (default: this model) has not
+    taken in (run at execution time, so a filter on them reaches the raw scan). -#}
+{% macro new_batch_ids(source_name, collection_name, relation=none) -%}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {%- set q -%}
+        select batch_id from {{ ref('int_raw_batches') }}
+        where source_name = '{{ source_name }}' and collection_name = '{{ collection_name }}'
+          and batch_seq > {{ built_through_batch_seq(relation) }}
+        order by batch_id
+    {%- endset -%}
+    {{ return(run_query(q).columns[0].values() | list) }}
+{%- endmacro %}
+
+{#- SQL condition: `column` is one of the given batch ids (false when there are none). -#}
+{% macro in_batches(column, batch_ids) -%}
+    {%- if batch_ids | length == 0 -%}
+        false
+    {%- else -%}
+        {{ column }} in ({%- for b in batch_ids -%}'{{ b | replace("'", "''") }}'{{ ", " if not loop.last }}{%- endfor -%})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- pre_hook of models that hold scoped content: a scoped build over an existing table starts
+    from empty (its SQL then takes the full, scoped branch). -#}
+{% macro clear_when_scoped() -%}
+    {%- if is_incremental() and scope_period() is not none -%}
+        delete from {{ this }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
