@@ -227,8 +227,14 @@ def test_usage_gaps(con):
 def test_records_sum_to_lines(con):
     mismatches = con.execute("""
         select l.*, r.total from intermediate.int_account_usage_known l
-        left join (select account_id, context, resource, usage_period, known_period, sum(base_quantity) total
-                   from intermediate.int_account_usage_records_known group by all) r
+        left join (
+            -- a window's records: its states, and the counters first known at or before its cutoff
+            select r.account_id, r.context, r.resource, w.usage_period, w.known_period, sum(r.base_quantity) total
+            from intermediate.int_account_usage_records_known r
+            join intermediate.int_usage_knowledge_windows w
+              on w.usage_period = r.usage_period
+             and (w.known_period = r.known_period or (r.is_cumulative and r.cutoff_at <= w.cutoff_at))
+            group by all) r
         using (account_id, context, resource, usage_period, known_period)
         where r.total is distinct from l.base_quantity""").fetchall()
     assert mismatches == []

@@ -1,18 +1,42 @@
--- The record-level proof of int_account_usage_known: one row per raw record contributing to a
--- line (account_id, context, resource, usage_period, known_period), with its exact contribution
--- in the resource's base unit. SUM(base_quantity) per line = int_account_usage_known.base_quantity.
+-- The record-level proof of int_account_usage_known: every raw record contributing to a line
+-- (account_id, context, resource, usage_period, known_period), with its exact contribution in
+-- the resource's base unit. Two kinds of rows (is_cumulative):
+-- - counters (is_cumulative = true): a settled transfer or usage event counts, once known, in
+--   every later window of its usage period. It has ONE row, at its first window: known_period
+--   = the earliest window of the usage period whose cutoff is after the record's knowledge time
+--   (cutoff_at = that window's cutoff). The line of a window holds the counters with
+--   cutoff_at <= the window's cutoff. (Not one row per window: that repeated every counter
+--   ~3.5 times.)
+-- - states (is_cumulative = false): contracts and gauges, whose contribution changes between
+--   cutoffs: one row per window they contribute to.
+-- So a line's base_quantity = SUM(states of the window) + SUM(counters first known at or
+-- before its cutoff) (singular test assert_usage_records_sum_to_lines).
 -- - network.storage: the contract version known at the cutoff (record = contract _id + its
 --   updated_at), byte_seconds clipped to the period; related_record_id = the failed audit that
 --   cut it short, if any.
--- - network.download / network.upload: settled transfer known at the cutoff (record = renter
---   report; related_record_id = farmer report), settled bytes.
--- - compute.*: usage event known at the cutoff, occurred in the period, quantity_base.
+-- - network.download / network.upload: settled transfer (record = renter report;
+--   related_record_id = farmer report), settled bytes.
+-- - compute.*: usage event occurred in the period, quantity_base.
 -- - storage.bytes_used: sample whose hold meets the period, value x held seconds.
 -- - storage.files: sample whose hold meets the period; the sample holding the series' peak
 --   (earliest observed_at among equal values) contributes the peak value, the others 0.
 
-with windows as (
-    select * from {{ ref('int_usage_knowledge_windows') }}
+with first_windows as (
+    -- per usage period and distinct cutoff, the earliest window with that cutoff ('latest'
+    -- sorts after every 'YYYY-MM', so it is first only past the adjustment windows) and the
+    -- previous distinct cutoff: a record known at t is first known in the window with
+    -- previous_cutoff_at <= t < cutoff_at (equi-join on usage_period + range filter, no sort)
+    select
+        usage_period,
+        known_period,
+        cutoff_at,
+        coalesce(lag(cutoff_at) over (partition by usage_period order by cutoff_at),
+                 TIMESTAMP '-infinity') as previous_cutoff_at
+    from (
+        select usage_period, cutoff_at, min(known_period) as known_period
+        from {{ ref('int_usage_knowledge_windows') }}
+        group by usage_period, cutoff_at
+    )
 ),
 
 contracts as (
@@ -28,7 +52,8 @@ contracts as (
         record_id,
         record_knowledge_at,
         failed_audit_record_id as related_record_id,
-        byte_seconds as base_quantity
+        byte_seconds as base_quantity,
+        false as is_cumulative
     from {{ ref('int_storage_contracts_clipped') }}
 ),
 
@@ -45,10 +70,12 @@ transfers as (
         t.renter_record_id as record_id,
         t.renter_knowledge_at as record_knowledge_at,
         t.farmer_record_id as related_record_id,
-        CAST(t.settled_bytes AS DECIMAL(38,9)) as base_quantity
+        CAST(t.settled_bytes AS DECIMAL(38,9)) as base_quantity,
+        true as is_cumulative
     from {{ ref('int_transfers_settled') }} as t
-    inner join windows as w
+    inner join first_windows as w
         on w.usage_period = t.usage_period
+        and t.known_at >= w.previous_cutoff_at
         and t.known_at < w.cutoff_at
 ),
 
@@ -65,10 +92,12 @@ events as (
         e.record_id,
         e.knowledge_at as record_knowledge_at,
         CAST(NULL AS VARCHAR) as related_record_id,
-        CAST(e.quantity_base AS DECIMAL(38,9)) as base_quantity
+        CAST(e.quantity_base AS DECIMAL(38,9)) as base_quantity,
+        true as is_cumulative
     from {{ ref('int_usage_events_deduplicated') }} as e
-    inner join windows as w
+    inner join first_windows as w
         on w.usage_period = {{ usage_period_of('e.occurred_at') }}
+        and e.knowledge_at >= w.previous_cutoff_at
         and e.knowledge_at < w.cutoff_at
 ),
 
@@ -91,7 +120,8 @@ bytes_used as (
         record_id,
         record_knowledge_at,
         CAST(NULL AS VARCHAR) as related_record_id,
-        held_base_seconds as base_quantity
+        held_base_seconds as base_quantity,
+        false as is_cumulative
     from gauge_holds
     where resource = 'storage.bytes_used'
 ),
@@ -115,7 +145,8 @@ files as (
                 order by value_base desc, observed_at, record_id
             ) = 1 then CAST(value_base AS DECIMAL(38,9))
             else CAST(0 AS DECIMAL(38,9))
-        end as base_quantity
+        end as base_quantity,
+        false as is_cumulative
     from gauge_holds
     where resource = 'storage.files'
 )

@@ -1,14 +1,29 @@
--- The record-level proof of int_farmer_usage_known: per (farmer_id, usage_period, known_period,
--- component) every contributing record with its exact base contribution:
+-- The record-level proof of int_farmer_usage_known per (farmer_id, usage_period, known_period,
+-- component): every contributing record with its exact base contribution. As in
+-- int_account_usage_records_known, counters (settled transfers, audits: is_cumulative = true)
+-- have one row at the first window that knows them and count in every window whose cutoff is
+-- >= their cutoff_at; contract versions (is_cumulative = false) have one row per window.
 -- - storage: contract version known at the cutoff (by the version's farmer_id), byte_seconds
 --   (the same clipped interval as the renter side, failed audit included);
--- - download / upload: settled transfer known at the cutoff (record = farmer report;
---   related_record_id = renter report), settled bytes;
--- - audit: each valid audit (first known per _id) of the farmer with audited_at in the period,
---   known at the cutoff: base_quantity 1, audit_passed its result.
+-- - download / upload: settled transfer (record = farmer report; related_record_id = renter
+--   report), settled bytes;
+-- - audit: each valid audit (first known per _id) of the farmer with audited_at in the period:
+--   base_quantity 1, audit_passed its result.
 
-with windows as (
-    select * from {{ ref('int_usage_knowledge_windows') }}
+with first_windows as (
+    -- per usage period and distinct cutoff, the earliest window with that cutoff and the
+    -- previous distinct cutoff (see int_account_usage_records_known)
+    select
+        usage_period,
+        known_period,
+        cutoff_at,
+        coalesce(lag(cutoff_at) over (partition by usage_period order by cutoff_at),
+                 TIMESTAMP '-infinity') as previous_cutoff_at
+    from (
+        select usage_period, cutoff_at, min(known_period) as known_period
+        from {{ ref('int_usage_knowledge_windows') }}
+        group by usage_period, cutoff_at
+    )
 ),
 
 storage as (
@@ -24,7 +39,8 @@ storage as (
         record_knowledge_at,
         failed_audit_record_id as related_record_id,
         byte_seconds as base_quantity,
-        CAST(NULL AS BOOLEAN) as audit_passed
+        CAST(NULL AS BOOLEAN) as audit_passed,
+        false as is_cumulative
     from {{ ref('int_storage_contracts_clipped') }}
 ),
 
@@ -41,10 +57,12 @@ transfers as (
         t.farmer_knowledge_at as record_knowledge_at,
         t.renter_record_id as related_record_id,
         CAST(t.settled_bytes AS DECIMAL(38,9)) as base_quantity,
-        CAST(NULL AS BOOLEAN) as audit_passed
+        CAST(NULL AS BOOLEAN) as audit_passed,
+        true as is_cumulative
     from {{ ref('int_transfers_settled') }} as t
-    inner join windows as w
+    inner join first_windows as w
         on w.usage_period = t.usage_period
+        and t.known_at >= w.previous_cutoff_at
         and t.known_at < w.cutoff_at
 ),
 
@@ -68,10 +86,12 @@ audit_rows as (
         a.knowledge_at as record_knowledge_at,
         a.contract_id as related_record_id,
         CAST(1 AS DECIMAL(38,9)) as base_quantity,
-        a.passed as audit_passed
+        a.passed as audit_passed,
+        true as is_cumulative
     from audits as a
-    inner join windows as w
+    inner join first_windows as w
         on w.usage_period = {{ usage_period_of('a.audited_at') }}
+        and a.knowledge_at >= w.previous_cutoff_at
         and a.knowledge_at < w.cutoff_at
 )
 
