@@ -15,26 +15,55 @@
     the work is integer hashing and arithmetic instead of 4 text columns and DECIMAL
     arithmetic. The allocation is the largest_remainder macro's method and numbers (same
     weights: base_quantity x 10^9, same down-scaling of huge weights, same tie order), with the
-    per-line sums as grouped aggregates joined back by line_key, and only the rows that can
-    receive a remainder unit ranked.
+    per-line sums as grouped aggregates joined back by line_key.
 
-    chart_periods (optional): SQL returning a `period` column; only those usage periods are
-    computed (incremental runs). -#}
-{% macro usage_chart(grain, bucket_col, bucket_type, last_periods=none, chart_periods=none) -%}
-{%- set bucket_micros = 86400000000 if grain == 'day' else 3600000000 -%}
-with chart_periods as (
-    -- all periods, or only the latest `last_periods` ones (hourly charts)
+    Incremental per usage_period (macros/incremental.sql): a period's rows are computed as known
+    at its cutoff_at (stored on every row), so they stay valid while that cutoff is unchanged and
+    <= new_knowledge_since(). usage_chart_delete_stale (pre_hook) deletes the periods that can
+    have changed (cutoff moved, new knowledge before it) or that left the chart; the model then
+    computes every chart period that has no rows. -#}
+
+{#- SQL: the usage periods a chart keeps: all, or the latest `last_periods` (hourly charts). -#}
+{% macro usage_chart_periods(last_periods=none) -%}
     select period
     from {{ ref('int_periods') }}
     {%- if last_periods is not none %}
     qualify row_number() over (order by period_start desc) <= {{ last_periods | int }}
     {%- endif %}
-),
+{%- endmacro %}
 
-computed_periods as (
-    select period from chart_periods
-    {%- if chart_periods is not none %}
-    where period in ({{ chart_periods }})
+{#- pre_hook of the charts: deletes the periods whose rows can have changed or that left the
+    chart. -#}
+{% macro usage_chart_delete_stale(last_periods=none) -%}
+    {%- if incremental_run() -%}
+        delete from {{ this }}
+        where usage_period in (
+            select s.usage_period
+            from (select distinct usage_period, cutoff_at from {{ this }}) as s
+            left join (
+                select w.usage_period, w.cutoff_at
+                from {{ ref('int_usage_knowledge_windows') }} as w
+                where w.known_period = w.usage_period
+                  and w.usage_period in ({{ usage_chart_periods(last_periods) }})
+            ) as w
+                on w.usage_period = s.usage_period and w.cutoff_at = s.cutoff_at
+            where w.usage_period is null
+               or s.cutoff_at > {{ new_knowledge_since() }}
+        )
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro usage_chart(grain, bucket_col, bucket_type, last_periods=none) -%}
+{%- set bucket_micros = 86400000000 if grain == 'day' else 3600000000 -%}
+with computed_periods as (
+    {{ usage_chart_periods(last_periods) }}
+    {%- if incremental_run() %}
+    -- incremental: only the periods without rows (usage_chart_delete_stale removed those that
+    -- can have changed)
+    except
+    select usage_period from {{ this }}
     {%- endif %}
 ),
 
@@ -333,7 +362,10 @@ select
     CAST(r.billable_unit AS VARCHAR) as billable_unit,
     CAST(b.base_quantity AS DECIMAL(38,9)) as base_quantity,
     CAST(r.base_unit AS VARCHAR) as base_unit,
-    CAST(r.aggregation AS VARCHAR) as aggregation
+    CAST(r.aggregation AS VARCHAR) as aggregation,
+    CAST(w.cutoff_at AS TIMESTAMP) as cutoff_at,
+    {{ batch_seq_now() }} as built_through_batch_seq
 from all_buckets as b
 inner join resources as r on r.resource = b.resource
+inner join windows as w on w.usage_period = b.usage_period
 {%- endmacro %}
