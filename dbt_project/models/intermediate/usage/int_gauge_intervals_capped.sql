@@ -1,3 +1,8 @@
+{{ config(materialized='incremental', incremental_strategy='append',
+          pre_hook=["{{ clear_when_scoped() }}",
+                    "{{ windows_delete_stale([('storage', 'usage_samples')]) }}"],
+          post_hook="{{ windows_delete_moved() }}") }}
+-- depends_on: {{ ref('int_raw_batches') }}
 -- Gauge samples (SPEC 4.3) per (usage_period, known_period): among the deduplicated samples
 -- known at the cutoff, sample i of a series (account_id, context, resource) holds its value on
 -- [observed_at_i, min(observed_at_{i+1}, observed_at_i + gauge_max_gap_hours)), where i+1 is the
@@ -10,22 +15,26 @@
 -- Rows of a window depend only on (usage_period, cutoff_at): windows sharing both (e.g. the
 -- draft period's and 'latest', both cut at as_of) are computed once ("evaluations") and fanned
 -- out; series and evaluations are numbered so the sequencing sorts on integers.
+-- Incremental (macros/usage/windows_incremental.sql): new or invalidated windows are computed in
+-- full; a window whose cutoff moved from c_old to c_new recomputes only the series with a sample
+-- known in [c_old, c_new) or a deduplicated sample from a batch not yet taken in that is known
+-- before c_new, and carries the other rows over.
 
 {%- set cap_hours = var('gauge_max_gap_hours') | int %}
+{%- set incremental = incremental_run() %}
 
-with windows as (
-    select * from {{ ref('int_usage_knowledge_windows') }}
-),
+with {{ windows_to_write() }},
 
 evaluations as (
     select
         usage_period,
         cutoff_at,
+        previous_cutoff_at,
         min(period_start) as period_start,
         min(period_end) as period_end,
-        CAST(row_number() over (order by usage_period, cutoff_at) AS INTEGER) as evaluation_id
+        CAST(row_number() over (order by usage_period, cutoff_at, previous_cutoff_at) AS INTEGER) as evaluation_id
     from windows
-    group by usage_period, cutoff_at
+    group by usage_period, cutoff_at, previous_cutoff_at
 ),
 
 window_evaluations as (
@@ -34,6 +43,7 @@ window_evaluations as (
     inner join evaluations as e
         on e.usage_period = w.usage_period
         and e.cutoff_at = w.cutoff_at
+        and e.previous_cutoff_at is not distinct from w.previous_cutoff_at
 ),
 
 samples as (
@@ -47,10 +57,24 @@ samples as (
         knowledge_at,
         observed_at,
         value_base,
+        batch_id,
         trunc(value_base) as value_base_integer,
         value_base - trunc(value_base) as value_base_fraction,
         CAST(dense_rank() over (order by account_id, context, resource) AS INTEGER) as series_id
     from {{ ref('int_usage_samples_deduplicated') }}
+),
+
+changed_series as (
+    -- per move c_old -> c_new: the series whose rows can differ between the stored window (as
+    -- known at c_old when it was built) and now at c_new
+    select distinct m.previous_cutoff_at, m.cutoff_at, s.series_id, s.account_id, s.context, s.resource
+    from samples as s
+    inner join moves as m
+        on s.knowledge_at < m.cutoff_at
+        and (s.knowledge_at >= m.previous_cutoff_at
+            {%- if incremental %}
+             or {{ in_batches("coalesce(s.batch_id, '')", new_batch_ids('storage', 'usage_samples')) }}
+            {%- endif %})
 ),
 
 candidates as (
@@ -58,12 +82,33 @@ candidates as (
         e.evaluation_id,
         e.period_start,
         e.period_end,
-        s.*
+        s.* exclude (batch_id)
     from samples as s
     inner join evaluations as e
         on s.observed_at >= e.period_start - interval {{ cap_hours }} hour
         and s.observed_at < e.period_end
         and s.knowledge_at < e.cutoff_at
+    where e.previous_cutoff_at is null
+    {%- if incremental %}
+
+    union all
+
+    -- carried windows: only the changed series
+    select
+        e.evaluation_id,
+        e.period_start,
+        e.period_end,
+        s.* exclude (batch_id)
+    from samples as s
+    inner join changed_series as ch
+        on ch.series_id = s.series_id
+    inner join evaluations as e
+        on e.previous_cutoff_at = ch.previous_cutoff_at
+        and e.cutoff_at = ch.cutoff_at
+        and s.observed_at >= e.period_start - interval {{ cap_hours }} hour
+        and s.observed_at < e.period_end
+        and s.knowledge_at < e.cutoff_at
+    {%- endif %}
 ),
 
 sequenced as (
@@ -103,31 +148,60 @@ evaluated as (
     from clipped
     where held_end > held_start or gap_end > gap_start
 )
+,
 
-select
-    c.account_id,
-    c.context,
-    c.resource,
-    w.usage_period,
-    w.known_period,
-    w.cutoff_at,
-    c.period_start,
-    c.period_end,
-    c.source_name,
-    c.collection_name,
-    c.record_id,
-    c.knowledge_at as record_knowledge_at,
-    c.observed_at,
-    c.value_base,
-    c.next_observed_at,
-    c.hold_end,
-    c.holds_in_period,
-    case when c.holds_in_period then c.held_start end as held_start,
-    case when c.holds_in_period then c.held_end end as held_end,
-    CAST(c.held_micros_bigint AS HUGEINT) as held_micros,
-    {{ windows_rate_times_micros('c.value_base_integer', 'c.value_base_fraction', 'c.held_micros_bigint') }} as held_base_seconds,
-    case when c.gap_end > c.gap_start then c.gap_start end as gap_start,
-    case when c.gap_end > c.gap_start then c.gap_end end as gap_end
-from evaluated as c
-inner join window_evaluations as w
-    on w.evaluation_id = c.evaluation_id
+computed as (
+    select
+        c.account_id,
+        c.context,
+        c.resource,
+        w.usage_period,
+        w.known_period,
+        w.cutoff_at,
+        c.period_start,
+        c.period_end,
+        c.source_name,
+        c.collection_name,
+        c.record_id,
+        c.knowledge_at as record_knowledge_at,
+        c.observed_at,
+        c.value_base,
+        c.next_observed_at,
+        c.hold_end,
+        c.holds_in_period,
+        case when c.holds_in_period then c.held_start end as held_start,
+        case when c.holds_in_period then c.held_end end as held_end,
+        CAST(c.held_micros_bigint AS HUGEINT) as held_micros,
+        {{ windows_rate_times_micros('c.value_base_integer', 'c.value_base_fraction', 'c.held_micros_bigint') }} as held_base_seconds,
+        case when c.gap_end > c.gap_start then c.gap_start end as gap_start,
+        case when c.gap_end > c.gap_start then c.gap_end end as gap_end
+    from evaluated as c
+    inner join window_evaluations as w
+        on w.evaluation_id = c.evaluation_id
+)
+{%- if incremental %},
+
+carried as (
+    -- moved windows: stored rows of the unchanged series, now as known at the new cutoff
+    select t.* exclude (built_through_batch_seq) replace (w.cutoff_at as cutoff_at)
+    from {{ this }} as t
+    inner join windows as w
+        on w.usage_period = t.usage_period
+        and w.known_period = t.known_period
+        and w.previous_cutoff_at = t.cutoff_at
+    anti join changed_series as ch
+        on ch.account_id is not distinct from t.account_id
+        and ch.context is not distinct from t.context
+        and ch.resource is not distinct from t.resource
+        and ch.previous_cutoff_at = w.previous_cutoff_at
+        and ch.cutoff_at = w.cutoff_at
+)
+{%- endif %}
+
+select *, {{ batch_seq_now() }} as built_through_batch_seq
+from computed
+{%- if incremental %}
+union all
+select *, {{ batch_seq_now() }} as built_through_batch_seq
+from carried
+{%- endif %}

@@ -1,3 +1,8 @@
+{{ config(materialized='incremental', incremental_strategy='append',
+          pre_hook=["{{ clear_when_scoped() }}",
+                    "{{ windows_delete_stale([('storage_network', 'contracts'), ('storage_network', 'audits')]) }}"],
+          post_hook="{{ windows_delete_moved() }}") }}
+-- depends_on: {{ ref('int_raw_batches') }}
 -- Contract storage (SPEC 4.3) per (contract, usage_period, known_period): the contract version
 -- known at the cutoff (latest valid version with updated_at < cutoff) counts on
 -- [store_begin, min(store_end, first failed audit's audited_at)) where the first failed audit is
@@ -8,31 +13,39 @@
 -- for a 0-byte contract).
 -- Rows of a window depend only on (usage_period, cutoff_at): windows sharing both (e.g. the
 -- draft period's and 'latest', both cut at as_of) are computed once and fanned out.
+-- Incremental (macros/usage/windows_incremental.sql): new or invalidated windows are computed in
+-- full; a window whose cutoff moved from c_old to c_new recomputes only the contracts with a
+-- version or failed audit known in [c_old, c_new) or a version / audit winner from a batch not
+-- yet taken in that is known before c_new, and carries the other rows over.
 
-with windows as (
-    select * from {{ ref('int_usage_knowledge_windows') }}
-),
+{%- set incremental = incremental_run() %}
+
+with {{ windows_to_write() }},
 
 evaluations as (
     select
         usage_period,
         cutoff_at,
+        previous_cutoff_at,
         min(period_start) as period_start,
         min(period_end) as period_end,
         list(known_period order by known_period) as known_periods
     from windows
-    group by usage_period, cutoff_at
+    group by usage_period, cutoff_at, previous_cutoff_at
 ),
 
 cutoffs as (
     select distinct cutoff_at from windows
 ),
 
+audit_copies as (
+    select * from {{ ref('stg_storage_network__audits') }} where reject_reason is null
+),
+
 audits as (
     -- valid audits, each _id once (first known wins)
     select *
-    from {{ ref('stg_storage_network__audits') }}
-    where reject_reason is null
+    from audit_copies
     qualify row_number() over (partition by record_id order by knowledge_at, batch_id) = 1
 ),
 
@@ -49,6 +62,51 @@ first_failed_audit as (
     group by c.cutoff_at, a.contract_id
 ),
 
+versions as (
+    select * from {{ ref('int_contract_versions_ordered') }}
+),
+
+{%- if incremental %}
+
+new_contract_records as (
+    -- versions and audit winners from batches this table has not taken in (an audit winner
+    -- may displace a copy naming another contract: every valid copy's contract counts)
+    select contract_id, least(knowledge_at, valid_from) as knowledge_at
+    from versions
+    where {{ in_batches("coalesce(batch_id, '')", new_batch_ids('storage_network', 'contracts')) }}
+    union all
+    select c.contract_id, a.knowledge_at
+    from audits as a
+    inner join audit_copies as c
+        on c.record_id = a.record_id
+    where {{ in_batches("coalesce(a.batch_id, '')", new_batch_ids('storage_network', 'audits')) }}
+),
+{%- endif %}
+
+changed_contracts as (
+    -- per move c_old -> c_new: the contracts whose rows can differ between the stored window
+    -- (as known at c_old when it was built) and now at c_new
+    {%- if incremental %}
+    select m.previous_cutoff_at, m.cutoff_at, n.contract_id
+    from new_contract_records as n
+    inner join moves as m
+        on n.knowledge_at < m.cutoff_at
+    union
+    {%- endif %}
+    select m.previous_cutoff_at, m.cutoff_at, v.contract_id
+    from versions as v
+    inner join moves as m
+        on v.valid_from >= m.previous_cutoff_at
+        and v.valid_from < m.cutoff_at
+    union
+    select m.previous_cutoff_at, m.cutoff_at, a.contract_id
+    from audits as a
+    inner join moves as m
+        on a.knowledge_at >= m.previous_cutoff_at
+        and a.knowledge_at < m.cutoff_at
+    where not a.passed
+),
+
 known_versions as (
     -- valid_from (= updated_at) is strictly increasing per contract, so exactly one version
     -- satisfies valid_from < cutoff <= valid_to (or open). Contracts that cannot overlap the
@@ -60,12 +118,36 @@ known_versions as (
         e.period_end,
         e.known_periods,
         v.*
-    from {{ ref('int_contract_versions_ordered') }} as v
+    from versions as v
     inner join evaluations as e
         on v.valid_from < e.cutoff_at
         and coalesce(v.valid_to, TIMESTAMP 'infinity') >= e.cutoff_at
         and v.store_begin < e.period_end
         and v.store_end > e.period_start
+    where e.previous_cutoff_at is null
+    {%- if incremental %}
+
+    union all
+
+    -- carried windows: only the changed contracts
+    select
+        e.usage_period,
+        e.cutoff_at,
+        e.period_start,
+        e.period_end,
+        e.known_periods,
+        v.*
+    from versions as v
+    inner join changed_contracts as ch
+        on ch.contract_id = v.contract_id
+    inner join evaluations as e
+        on e.previous_cutoff_at = ch.previous_cutoff_at
+        and e.cutoff_at = ch.cutoff_at
+        and v.valid_from < e.cutoff_at
+        and coalesce(v.valid_to, TIMESTAMP 'infinity') >= e.cutoff_at
+        and v.store_begin < e.period_end
+        and v.store_end > e.period_start
+    {%- endif %}
 ),
 
 counted as (
@@ -97,28 +179,54 @@ evaluated as (
         date_diff('microsecond', overlap_start, overlap_end) as overlap_micros_bigint
     from clipped
     where overlap_end > overlap_start
-)
+),
 
-select
-    c.contract_id,
-    c.account_id,
-    c.context,
-    c.farmer_id,
-    c.usage_period,
-    unnest(c.known_periods) as known_period,
-    c.cutoff_at,
-    c.source_name,
-    c.collection_name,
-    c.record_id,
-    c.knowledge_at as record_knowledge_at,
-    c.data_size_bytes,
-    c.store_begin,
-    c.store_end,
-    c.failed_audit_at,
-    case when c.counted_end < c.store_end then c.failed_audit_record_id end as failed_audit_record_id,
-    c.counted_end,
-    c.overlap_start,
-    c.overlap_end,
-    CAST(c.overlap_micros_bigint AS HUGEINT) as overlap_micros,
-    {{ windows_bytes_times_micros('c.data_size_bytes', 'c.overlap_micros_bigint') }} as byte_seconds
-from evaluated as c
+computed as (
+    select
+        c.contract_id,
+        c.account_id,
+        c.context,
+        c.farmer_id,
+        c.usage_period,
+        unnest(c.known_periods) as known_period,
+        c.cutoff_at,
+        c.source_name,
+        c.collection_name,
+        c.record_id,
+        c.knowledge_at as record_knowledge_at,
+        c.data_size_bytes,
+        c.store_begin,
+        c.store_end,
+        c.failed_audit_at,
+        case when c.counted_end < c.store_end then c.failed_audit_record_id end as failed_audit_record_id,
+        c.counted_end,
+        c.overlap_start,
+        c.overlap_end,
+        CAST(c.overlap_micros_bigint AS HUGEINT) as overlap_micros,
+        {{ windows_bytes_times_micros('c.data_size_bytes', 'c.overlap_micros_bigint') }} as byte_seconds
+    from evaluated as c
+)
+{%- if incremental %},
+
+carried as (
+    -- moved windows: stored rows of the unchanged contracts, now as known at the new cutoff
+    select t.* exclude (built_through_batch_seq) replace (w.cutoff_at as cutoff_at)
+    from {{ this }} as t
+    inner join windows as w
+        on w.usage_period = t.usage_period
+        and w.known_period = t.known_period
+        and w.previous_cutoff_at = t.cutoff_at
+    anti join changed_contracts as ch
+        on ch.contract_id = t.contract_id
+        and ch.previous_cutoff_at = w.previous_cutoff_at
+        and ch.cutoff_at = w.cutoff_at
+)
+{%- endif %}
+
+select *, {{ batch_seq_now() }} as built_through_batch_seq
+from computed
+{%- if incremental %}
+union all
+select *, {{ batch_seq_now() }} as built_through_batch_seq
+from carried
+{%- endif %}
