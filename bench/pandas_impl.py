@@ -107,7 +107,7 @@ def compute(raw: dict[str, pd.DataFrame], p: dict, seeds: Path = SEEDS) -> tuple
         ok &= clean(c[f]).notna()
     ok &= cd["size"].notna() & cd["begin"].notna() & cd["end"].notna() & cd["updated_at"].notna()
     ok &= cd["size"].map(lambda d: d is not None and d == d.to_integral_value() and d >= 0).astype(bool)
-    ok &= ~(cd["end"] < cd["begin"])
+    ok &= ~(cd["end"].dt.floor("s") < cd["begin"].dt.floor("s"))  # end_before_begin at whole seconds, as staging
     cd = cd[ok].copy()
     cd["size"] = cd["size"].map(int)
 
@@ -133,10 +133,10 @@ def compute(raw: dict[str, pd.DataFrame], p: dict, seeds: Path = SEEDS) -> tuple
         ok &= clean(t[f]).notna()
     ok &= td["bytes"].notna() & td["completed_at"].notna() & to_ts(t["recorded_at"]).notna()
     ok &= ~(clean(t["started_at"]).notna() & td["started_at"].isna())
-    ok &= ~(clean(t["contract_id"]).isna() & misfit(t, "contract_id")) & ~(clean(t["started_at"]).isna() & misfit(t, "started_at"))
+    ok &= ~(clean(t["started_at"]).isna() & misfit(t, "started_at"))  # contract_id never rejects a report (SPEC 2)
     ok &= td["bytes"].map(lambda d: d is not None and d == d.to_integral_value() and d >= 0).astype(bool)
     ok &= td["reporter"].isin(["renter", "farmer"]) & td["direction"].isin(["download", "upload"])
-    ok &= ~(td["completed_at"] < td["started_at"])
+    ok &= ~(td["completed_at"].dt.floor("s") < td["started_at"].dt.floor("s"))
     td = td[ok].sort_values(["known_at", "_id"]).drop_duplicates(["transfer_id", "reporter"], keep="first")
     td = td[td["known_at"] < max_cut]
     td["bytes"] = td["bytes"].map(int)

@@ -105,7 +105,7 @@ WHERE _knowledge_at IS NOT NULL
   AND pnum(data_size) IS NOT NULL AND pts(store_begin) IS NOT NULL AND pts(store_end) IS NOT NULL
   AND pts(updated_at) IS NOT NULL
   AND pnum(data_size) = trunc(pnum(data_size)) AND pnum(data_size) >= 0
-  AND pts(store_end) >= pts(store_begin)
+  AND date_trunc('second', pts(store_end)) >= date_trunc('second', pts(store_begin))
   AND _knowledge_at < (SELECT max_cutoff FROM win);
 
 CREATE OR REPLACE TEMP TABLE v_audits AS
@@ -134,11 +134,11 @@ SELECT * FROM (
       AND ct(bytes) IS NOT NULL AND ct(completed_at) IS NOT NULL AND ct(recorded_at) IS NOT NULL
       AND pnum(bytes) IS NOT NULL
       AND NOT bad_ts(started_at) AND pts(completed_at) IS NOT NULL AND pts(recorded_at) IS NOT NULL
-      AND NOT bad_opt(contract_id, _misfit_fields, 'contract_id') AND NOT bad_opt(started_at, _misfit_fields, 'started_at')
+      AND NOT bad_opt(started_at, _misfit_fields, 'started_at')  -- contract_id never rejects a report (SPEC 2)
       AND pnum(bytes) = trunc(pnum(bytes))
       AND lower(ct(reporter)) IN ('renter', 'farmer') AND lower(ct(direction)) IN ('download', 'upload')
       AND pnum(bytes) >= 0
-      AND NOT coalesce(pts(completed_at) < pts(started_at), false)
+      AND NOT coalesce(date_trunc('second', pts(completed_at)) < date_trunc('second', pts(started_at)), false)  -- end_before_begin at whole seconds, as staging
 ) WHERE rn = 1 AND known_at < (SELECT max_cutoff FROM win);
 
 -- usage events, valid, deduplicated by event_id

@@ -63,12 +63,16 @@
 {%- endmacro %}
 
 {#- SQL TIMESTAMP: the earliest knowledge time among raw batches the relation (default: this
-    model) has not taken in; 'infinity' when there are none. Rows computed as known at a cutoff
+    model) has not taken in ('infinity' when none); `collections` = [(source, collection)] limits
+    it to the raw tables a model reads. Rows computed as known at a cutoff
     c <= this value cannot have changed. Models using it need `-- depends_on: {{ ref('int_raw_batches') }}`. -#}
-{% macro new_knowledge_since(relation=none) -%}
+{% macro new_knowledge_since(relation=none, collections=none) -%}
     (select coalesce(min(b.min_knowledge_at), TIMESTAMP 'infinity')
      from {{ ref('int_raw_batches') }} as b
-     where b.batch_seq > {{ built_through_batch_seq(relation) }})
+     where b.batch_seq > {{ built_through_batch_seq(relation) }}
+     {%- if collections is not none %}
+       and ({% for src, coll in collections %}(b.source_name = '{{ src }}' and b.collection_name = '{{ coll }}'){{ ' or ' if not loop.last }}{% endfor %})
+     {%- endif %})
 {%- endmacro %}
 
 {#- Jinja list: the batch ids of one raw table the relation (default: this model) has not

@@ -30,11 +30,7 @@
               and w.known_period = t.known_period
               and (w.cutoff_at > t.cutoff_at
                    or (w.cutoff_at = t.cutoff_at
-                       and t.cutoff_at <= (
-                           select coalesce(min(b.min_knowledge_at), TIMESTAMP 'infinity')
-                           from {{ ref('int_raw_batches') }} as b
-                           where b.batch_seq > {{ built_through_batch_seq() }}
-                             and ({% for src, coll in collections %}(b.source_name = '{{ src }}' and b.collection_name = '{{ coll }}'){{ ' or ' if not loop.last }}{% endfor %}))))
+                       and t.cutoff_at <= {{ new_knowledge_since(collections=collections) }}))
         )
     {%- else -%}
         select 1
@@ -93,4 +89,34 @@ moves as (
     from windows
     where previous_cutoff_at is not null
 )
+{%- endmacro %}
+
+{#- The end of a per-window model after its `computed` CTE: the computed rows plus, in an
+    incremental run, the stored rows of windows whose cutoff moved for the entities (joined on
+    entity_columns) not in the `changed` CTE, carried over at the new cutoff. -#}
+{% macro windows_final_select(changed, entity_columns, incremental) -%}
+{%- if incremental %},
+
+carried as (
+    -- moved windows: stored rows of the unchanged entities, now as known at the new cutoff
+    select t.* exclude (built_through_batch_seq) replace (w.cutoff_at as cutoff_at)
+    from {{ this }} as t
+    inner join windows as w
+        on w.usage_period = t.usage_period
+        and w.known_period = t.known_period
+        and w.previous_cutoff_at = t.cutoff_at
+    anti join {{ changed }} as ch
+        on {% for c in entity_columns %}ch.{{ c }} is not distinct from t.{{ c }}
+        and {% endfor %}ch.previous_cutoff_at = w.previous_cutoff_at
+        and ch.cutoff_at = w.cutoff_at
+)
+{%- endif %}
+
+select *, {{ batch_seq_now() }} as built_through_batch_seq
+from computed
+{%- if incremental %}
+union all
+select *, {{ batch_seq_now() }} as built_through_batch_seq
+from carried
+{%- endif %}
 {%- endmacro %}

@@ -179,29 +179,4 @@ computed as (
     inner join window_evaluations as w
         on w.evaluation_id = c.evaluation_id
 )
-{%- if incremental %},
-
-carried as (
-    -- moved windows: stored rows of the unchanged series, now as known at the new cutoff
-    select t.* exclude (built_through_batch_seq) replace (w.cutoff_at as cutoff_at)
-    from {{ this }} as t
-    inner join windows as w
-        on w.usage_period = t.usage_period
-        and w.known_period = t.known_period
-        and w.previous_cutoff_at = t.cutoff_at
-    anti join changed_series as ch
-        on ch.account_id is not distinct from t.account_id
-        and ch.context is not distinct from t.context
-        and ch.resource is not distinct from t.resource
-        and ch.previous_cutoff_at = w.previous_cutoff_at
-        and ch.cutoff_at = w.cutoff_at
-)
-{%- endif %}
-
-select *, {{ batch_seq_now() }} as built_through_batch_seq
-from computed
-{%- if incremental %}
-union all
-select *, {{ batch_seq_now() }} as built_through_batch_seq
-from carried
-{%- endif %}
+{{ windows_final_select('changed_series', ['account_id', 'context', 'resource'], incremental) }}

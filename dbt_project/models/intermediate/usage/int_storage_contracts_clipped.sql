@@ -206,27 +206,4 @@ computed as (
         {{ windows_bytes_times_micros('c.data_size_bytes', 'c.overlap_micros_bigint') }} as byte_seconds
     from evaluated as c
 )
-{%- if incremental %},
-
-carried as (
-    -- moved windows: stored rows of the unchanged contracts, now as known at the new cutoff
-    select t.* exclude (built_through_batch_seq) replace (w.cutoff_at as cutoff_at)
-    from {{ this }} as t
-    inner join windows as w
-        on w.usage_period = t.usage_period
-        and w.known_period = t.known_period
-        and w.previous_cutoff_at = t.cutoff_at
-    anti join changed_contracts as ch
-        on ch.contract_id = t.contract_id
-        and ch.previous_cutoff_at = w.previous_cutoff_at
-        and ch.cutoff_at = w.cutoff_at
-)
-{%- endif %}
-
-select *, {{ batch_seq_now() }} as built_through_batch_seq
-from computed
-{%- if incremental %}
-union all
-select *, {{ batch_seq_now() }} as built_through_batch_seq
-from carried
-{%- endif %}
+{{ windows_final_select('changed_contracts', ['contract_id'], incremental) }}
