@@ -2,19 +2,36 @@
     usage_period as known at known_period's cutoff (summed over contexts), priced with the
     price list and plan valid at the usage period's start, and the account's plan and
     discount as known at that cutoff (SPEC §4.6). known_period 'latest' (cutoff = as_of) is
-    rated too, for the late-not-billed mart. -#}
-with usage as (
+    rated too, for the late-not-billed mart.
+    The line's quantity is its exact base quantity (summed over contexts) converted and rounded
+    once, not the sum of the contexts' rounded quantities (which can lose 10^-12 per context and
+    move a line across a cent boundary). -#}
+with usage_by_line as (
     select
         account_id,
         resource,
         usage_period,
         known_period,
         max(cutoff_at) as cutoff_at,
-        cast(sum(quantity) as decimal(38,12)) as quantity,
         sum(base_quantity) as base_quantity,
         count(*) as context_count
     from {{ ref('int_account_usage_known') }}
     group by account_id, resource, usage_period, known_period
+),
+
+usage as (
+    select
+        u.account_id,
+        u.resource,
+        u.usage_period,
+        u.known_period,
+        u.cutoff_at,
+        cast({{ exact_divide('u.base_quantity', 'r.base_per_billable_unit', 12) }} as decimal(38,12)) as quantity,
+        u.base_quantity,
+        u.context_count
+    from usage_by_line as u
+    inner join {{ ref('resources') }} as r
+        on r.resource = u.resource
 ),
 
 periods as (
