@@ -257,21 +257,22 @@ def test_next_invoice_bills_late_usage_as_adjustment_lines(scenario):
     s = scenario
     assert q(s, "SELECT period, is_closed, cutoff_at FROM intermediate.int_periods WHERE period IN (?, ?) ORDER BY 1",
              [P, Q]) == [(P, True, dt.datetime(2026, 11, 4)), (Q, False, dt.datetime(2026, 11, 11))]
-    # as billed in 2026-10: acct-0002 (plan starter: 25 core-hours included) used 33.040277777777
-    # core-hours -> 8.040277777777 billable x 0.05 = 0.40
+    # as billed in 2026-10: acct-0002 (plan starter: 25 core-hours included) used 118,945 core-seconds
+    # = 33.040277777778 core-hours (the line rounded once from its exact base)
+    # core-hours -> 8.040277777778 billable x 0.05 = 0.40
     billed = q(s, "SELECT quantity, included_quantity, amount FROM marts.fct_invoice_lines WHERE invoice_period = ? "
                   "AND line_type = 'usage' AND account_id = ? AND resource = 'compute.time_used'", [P, ACCOUNT])
-    assert billed == [(D("33.040277777777"), D("25.000000000000"), D("0.40"))]
-    assert compute_amount(D("33.040277777777"), D(25)) == D("0.40")
+    assert billed == [(D("33.040277777778"), D("25.000000000000"), D("0.40"))]
+    assert compute_amount(D("33.040277777778"), D(25)) == D("0.40")
     # + 100 late core-hours: 108.040277777778 billable = 40 x 0.05 + 68.040277777778 x 0.04 = 4.7216... -> 4.72
-    rerated = compute_amount(D("33.040277777777") + 100, D(25))
+    rerated = compute_amount(D("33.040277777778") + 100, D(25))
     assert rerated == D("4.72")
     # the only invoice adjustment lines of 2026-11: every other late document (the failed audit's
     # storage, the settled transfers) changes a quantity that stays inside the plan's inclusion
     adjustments = q(s, "SELECT account_id, resource, usage_period, quantity, previous_quantity, rated_amount, "
                        "previous_amount, amount FROM marts.fct_invoice_lines WHERE invoice_period = ? "
                        "AND line_type = 'adjustment' ORDER BY ALL", [Q])
-    assert adjustments == [(ACCOUNT, "compute.time_used", P, D("133.040277777777"), D("33.040277777777"),
+    assert adjustments == [(ACCOUNT, "compute.time_used", P, D("133.040277777778"), D("33.040277777778"),
                             rerated, D("0.40"), rerated - D("0.40"))]
     assert rerated - D("0.40") == D("4.32")
     # the failed audit did re-rate acct-0001's October storage: 264 h x 126426879 bytes less, still
