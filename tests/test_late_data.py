@@ -257,8 +257,8 @@ def test_next_invoice_bills_late_usage_as_adjustment_lines(scenario):
     s = scenario
     assert q(s, "SELECT period, is_closed, cutoff_at FROM intermediate.int_periods WHERE period IN (?, ?) ORDER BY 1",
              [P, Q]) == [(P, True, dt.datetime(2026, 11, 4)), (Q, False, dt.datetime(2026, 11, 11))]
-    # as billed in 2026-10: acct-0002 (plan starter: 25 core-hours included) used 118,945 core-seconds
-    # = 33.040277777778 core-hours (the line rounded once from its exact base)
+    # as billed in 2026-10: acct-0002 (plan starter: 25 core-hours included) used
+    # 33.040277777778 core-hours (the line's exact base in core-seconds, rounded once)
     # core-hours -> 8.040277777778 billable x 0.05 = 0.40
     billed = q(s, "SELECT quantity, included_quantity, amount FROM marts.fct_invoice_lines WHERE invoice_period = ? "
                   "AND line_type = 'usage' AND account_id = ? AND resource = 'compute.time_used'", [P, ACCOUNT])
