@@ -21,14 +21,8 @@ with usage_by_line as (
 
 usage as (
     select
-        u.account_id,
-        u.resource,
-        u.usage_period,
-        u.known_period,
-        u.cutoff_at,
-        cast({{ exact_divide('u.base_quantity', 'r.base_per_billable_unit', 12) }} as decimal(38,12)) as quantity,
-        u.base_quantity,
-        u.context_count
+        u.*,
+        cast({{ exact_divide('u.base_quantity', 'r.base_per_billable_unit', 12) }} as decimal(38,12)) as quantity
     from usage_by_line as u
     inner join {{ ref('resources') }} as r
         on r.resource = u.resource
