@@ -29,3 +29,22 @@
 {% macro usage_period_of(ts) -%}
     strftime({{ ts }}, '%Y-%m')
 {%- endmacro %}
+
+{#- Per usage period and distinct knowledge cutoff: the earliest window (known_period) with
+    that cutoff ('latest' sorts after every 'YYYY-MM') and the previous distinct cutoff
+    ('-infinity' for the first). A record known at t is first known at the cutoff with
+    previous_cutoff_at <= t < cutoff_at: an equi-join on usage_period with a range filter, no
+    sort of the records (unlike an ASOF join). -#}
+{% macro usage_cutoff_ranges() -%}
+    select
+        usage_period,
+        known_period,
+        cutoff_at,
+        coalesce(lag(cutoff_at) over (partition by usage_period order by cutoff_at),
+                 TIMESTAMP '-infinity') as previous_cutoff_at
+    from (
+        select usage_period, cutoff_at, min(known_period) as known_period
+        from {{ ref('int_usage_knowledge_windows') }}
+        group by usage_period, cutoff_at
+    )
+{%- endmacro %}

@@ -26,17 +26,7 @@ with first_windows as (
     -- sorts after every 'YYYY-MM', so it is first only past the adjustment windows) and the
     -- previous distinct cutoff: a record known at t is first known in the window with
     -- previous_cutoff_at <= t < cutoff_at (equi-join on usage_period + range filter, no sort)
-    select
-        usage_period,
-        known_period,
-        cutoff_at,
-        coalesce(lag(cutoff_at) over (partition by usage_period order by cutoff_at),
-                 TIMESTAMP '-infinity') as previous_cutoff_at
-    from (
-        select usage_period, cutoff_at, min(known_period) as known_period
-        from {{ ref('int_usage_knowledge_windows') }}
-        group by usage_period, cutoff_at
-    )
+    {{ usage_cutoff_ranges() }}
 ),
 
 contracts as (

@@ -14,15 +14,8 @@ with windows as (
 ),
 
 cutoffs as (
-    -- each usage period's distinct cutoffs with the one before: a record known at t belongs to
-    -- the cutoff with previous_cutoff_at <= t < cutoff_at (an equi-join on usage_period with a
-    -- range filter: no sort of the records, unlike an ASOF join)
-    select
-        usage_period,
-        cutoff_at,
-        coalesce(lag(cutoff_at) over (partition by usage_period order by cutoff_at),
-                 TIMESTAMP '-infinity') as previous_cutoff_at
-    from (select distinct usage_period, cutoff_at from windows)
+    -- each usage period's distinct cutoffs with the one before (macros/usage/usage_math.sql)
+    {{ usage_cutoff_ranges() }}
 ),
 
 audits as (

@@ -13,17 +13,7 @@
 with first_windows as (
     -- per usage period and distinct cutoff, the earliest window with that cutoff and the
     -- previous distinct cutoff (see int_account_usage_records_known)
-    select
-        usage_period,
-        known_period,
-        cutoff_at,
-        coalesce(lag(cutoff_at) over (partition by usage_period order by cutoff_at),
-                 TIMESTAMP '-infinity') as previous_cutoff_at
-    from (
-        select usage_period, cutoff_at, min(known_period) as known_period
-        from {{ ref('int_usage_knowledge_windows') }}
-        group by usage_period, cutoff_at
-    )
+    {{ usage_cutoff_ranges() }}
 ),
 
 storage as (
