@@ -214,6 +214,28 @@ def raw_row_counts(warehouse: str) -> dict:
         con.close()
 
 
+DBT_STEPS = ("models_only", "full_build", "daily_build")
+
+
+def top_nodes(run_results: Path, n: int = 15) -> dict:
+    """The n slowest nodes of a dbt run: {node name: seconds}."""
+    rr = json.loads(run_results.read_text())
+    res = sorted(rr.get("results", []), key=lambda r: -r.get("execution_time", 0))[:n]
+    return {r["unique_id"].split(".", 2)[-1]: round(r["execution_time"], 1) for r in res}
+
+
+def table_row_counts(warehouse: str) -> dict:
+    """Rows per built table (intermediate and marts schemas): how much the warehouse holds."""
+    import duckdb
+    con = duckdb.connect(warehouse, read_only=True)
+    try:
+        tables = con.execute("SELECT schema_name, table_name FROM duckdb_tables() "
+                             "WHERE schema_name IN ('intermediate', 'marts') ORDER BY 1, 2").fetchall()
+        return {f"{sc}.{t}": con.execute(f'SELECT count(*) FROM "{sc}"."{t}"').fetchone()[0] for sc, t in tables}
+    finally:
+        con.close()
+
+
 def machine() -> dict:
     def ver(mod):
         try:
@@ -268,9 +290,21 @@ def main(argv: list[str] | None = None) -> int:
     steps: dict[str, Measurement] = {}
     env = {**os.environ, "ABACUS_BENCH_SIZE": pl.size, "PYTHONPATH": str(REPO)}
 
+    node_seconds: dict[str, dict] = {}
+
+    def keep_node_timings(name):
+        # dbt's per-node timings of a dbt step (target/run_results.json), for "what bounds it"
+        rr = work / "target" / "run_results.json"
+        if name in DBT_STEPS and rr.exists():
+            shutil.copyfile(rr, logs / f"{name}-run_results.json")
+            node_seconds[name] = top_nodes(rr)
+
     def step(name, cmd, **kw):
         print(f"[bench {pl.size}] {name} ...", flush=True)
-        m = run_measured(name, cmd, env=kw.pop("env", env), cwd=REPO, log_path=logs / f"{name}.log", **kw)
+        try:
+            m = run_measured(name, cmd, env=kw.pop("env", env), cwd=REPO, log_path=logs / f"{name}.log", **kw)
+        finally:
+            keep_node_timings(name)
         print(f"[bench {pl.size}] {name}: {m.seconds:.1f}s, peak {m.peak_rss_mb:.0f} MB", flush=True)
         steps[name] = m
         return m
@@ -295,9 +329,9 @@ def main(argv: list[str] | None = None) -> int:
     dbt_env = {**env, "ABACUS_WAREHOUSE": str(wh), "DBT_TARGET_PATH": str(work / "target"),
                "DBT_LOG_PATH": str(work / "dbt-logs"), "DBT_PROFILES_DIR": str(REPO / "dbt_project")}
     vars_json = json.dumps(pl.dbt_vars)
-    # models_only and daily_build are scoped to Q (dbt var `period`, as Dagster's monthly
-    # partitions pass it): they compute only what Q's invoices and statements need. full_build
-    # stays unscoped (every period), and it is what the reference and pandas are checked against.
+    # models_only is scoped to Q (dbt var `period`, as Dagster's monthly partitions pass it): it
+    # computes only what Q's invoices and statements need. full_build and daily_build are
+    # unscoped (every period); the reference and pandas are checked against full_build.
     scoped_vars_json = json.dumps({**pl.dbt_vars, "period": pl.period})
 
     def fresh():
@@ -318,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
         steps["full_build"] = exc.measurement
         failures.append(f"full_build: dbt build exited {exc.measurement.returncode} (tests failing?), log {exc.measurement.log}")
         print(f"[bench {pl.size}] full_build FAILED (exit {exc.measurement.returncode}); continuing", flush=True)
+
+    warehouse_rows = table_row_counts(str(wh))
 
     # 3. reference and pandas, checked against the marts
     res_dir = work / "results"
@@ -363,6 +399,9 @@ def main(argv: list[str] | None = None) -> int:
                    "pandas_over_reference": ratio("pandas", "reference"),
                    "daily_cycle_over_full_build": round(daily / s["full_build"], 3) if daily and s.get("full_build") else None},
         "daily_cycle_seconds": round(daily, 3) if daily else None,
+        "warehouse_rows_after_full_build": warehouse_rows,
+        "warehouse_rows_total": sum(warehouse_rows.values()),
+        "slowest_nodes": node_seconds,
         "checks": checks, "failures": failures, "machine": machine(),
         "command": (f"python -m bench.run --size {pl.size} --skip-pandas" if a.skip_pandas else f"make bench SIZE={pl.size}"),
     }
@@ -403,14 +442,17 @@ def _results_table(results: list[dict]) -> str:
     # growth across sizes
     if len(results) > 1:
         lines += ["", "Growth between consecutive sizes (time ratio vs raw-row ratio; ≤ 1.0 in the last column = no worse than linear):", "",
-                  "| from → to | rows × | models_only × | full_build × | reference × | models_only × / rows × |",
-                  "|---|---:|---:|---:|---:|---:|"]
+                  "| from → to | raw rows × | warehouse rows × | models_only × | full_build × | reference × | models_only × / raw rows × | full_build × / warehouse rows × |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for x, y in zip(results, results[1:]):
             rows = y["raw_rows_total"] / max(x["raw_rows_total"], 1)
+            wrows = (y["warehouse_rows_total"] / x["warehouse_rows_total"]
+                     if x.get("warehouse_rows_total") and y.get("warehouse_rows_total") else None)
             g = {c: (y["steps"][c]["seconds"] / x["steps"][c]["seconds"]) if c in x["steps"] and c in y["steps"] and x["steps"][c]["seconds"] else None
                  for c in ("models_only", "full_build", "reference")}
-            lines.append(f"| {x['size']} → {y['size']} | {rows:.1f} | {_fmt(g['models_only'], 2)} | {_fmt(g['full_build'], 2)}"
-                         f" | {_fmt(g['reference'], 2)} | {_fmt(g['models_only'] / rows if g['models_only'] else None, 2)} |")
+            lines.append(f"| {x['size']} → {y['size']} | {rows:.2f} | {_fmt(wrows, 2)} | {_fmt(g['models_only'], 2)} | {_fmt(g['full_build'], 2)}"
+                         f" | {_fmt(g['reference'], 2)} | {_fmt(g['models_only'] / rows if g['models_only'] else None, 2)}"
+                         f" | {_fmt(g['full_build'] / wrows if g['full_build'] and wrows else None, 2)} |")
     m = results[-1]["machine"]
     lines += ["", f"Machine (last run): {m['nproc']} CPUs, {m['memory_gb']} GB RAM, {m['platform']}; Python {m['python']}, "
               f"DuckDB {m['duckdb']}, dbt-core {m['dbt_core']}, pandas {m['pandas']}; DuckDB memory_limit "

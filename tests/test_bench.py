@@ -1,0 +1,56 @@
+"""The benchmark harness's own logic (bench/run.py): the agreement check and the results table.
+
+The measured runs themselves are `make bench SIZE=...` (minutes to an hour; never in the suite)."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from bench import run
+
+
+def test_compare_reports_a_one_cent_difference_and_a_missing_key():
+    marts = {"acct-1": (Decimal("10.00"), Decimal("1.00"), Decimal("9.00")),
+             "acct-2": (Decimal("5.00"), Decimal("0.00"), Decimal("5.00"))}
+    other = {"acct-1": (Decimal("10.00"), Decimal("1.00"), Decimal("9.01"))}
+    c = run.compare(marts, other, ("subtotal", "discount", "total"))
+    assert c["rows_marts"] == 2 and c["rows_other"] == 1
+    assert c["mismatches"] == 2
+    assert c["examples"][0] == {"key": "acct-1", "fields": ["total"],
+                                "marts": {"subtotal": "10.00", "discount": "1.00", "total": "9.00"},
+                                "other": {"subtotal": "10.00", "discount": "1.00", "total": "9.01"}}
+    # acct-2 is absent on the other side: compared against zeros
+    assert c["examples"][1]["fields"] == ["subtotal", "total"]
+
+
+def test_compare_equal_maps_have_no_mismatch():
+    m = {"f-1": ("paid", Decimal("0.020306"), Decimal("0.015230"), Decimal("0.005076"))}
+    assert run.compare(m, dict(m), ("status", "gross", "held", "net"))["mismatches"] == 0
+
+
+def test_top_nodes_orders_by_seconds(tmp_path):
+    rr = tmp_path / "run_results.json"
+    rr.write_text(json.dumps({"results": [
+        {"unique_id": "model.abacus.fct_a", "execution_time": 1.04},
+        {"unique_id": "test.abacus.unique_combination_fct_a_x.abc", "execution_time": 7.26},
+        {"unique_id": "model.abacus.int_b", "execution_time": 3.0}]}))
+    assert list(run.top_nodes(rr, n=2).items()) == [("unique_combination_fct_a_x.abc", 7.3), ("int_b", 3.0)]
+
+
+def _result(size, raw, wh, models, full, ref):
+    step = lambda s: {"seconds": s, "peak_rss_mb": 100.0}  # noqa: E731
+    return {"size": size, "raw_rows_total": raw, "raw_rows": {}, "warehouse_rows_total": wh,
+            "steps": {"models_only": step(models), "full_build": step(full), "reference": step(ref)},
+            "ratios": {"models_only_over_reference": round(models / ref, 2), "pandas_over_models_only": None,
+                       "daily_cycle_over_full_build": None},
+            "failures": [], "command": f"make bench SIZE={size}", "measured_at": "2026-11-22T00:00:00+00:00",
+            "machine": {"nproc": 2, "memory_gb": 24.0, "platform": "linux", "python": "3.11", "duckdb": "x",
+                        "dbt_core": "1.11", "pandas": "x", "duckdb_settings": {"memory_limit": "6GB", "threads": 2},
+                        "dbt_threads": 2}}
+
+
+def test_results_table_growth_row():
+    table = run._results_table([_result("M", 1000, 4000, 10.0, 20.0, 5.0), _result("L", 5000, 30000, 40.0, 120.0, 25.0)])
+    growth = [ln for ln in table.splitlines() if ln.startswith("| M → L")]
+    # raw rows x5.00, warehouse rows x7.50; models x4.00 (0.80 per raw-row growth), full x6.00 (0.80 per warehouse-row growth)
+    assert growth == ["| M → L | 5.00 | 7.50 | 4.00 | 6.00 | 5.00 | 0.80 | 0.80 |"]
