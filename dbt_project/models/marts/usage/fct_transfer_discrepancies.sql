@@ -1,3 +1,8 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='transfer_id',
+          on_schema_change='append_new_columns',
+          pre_hook="{{ transfer_discrepancies_delete_touched() }}",
+          post_hook="{{ transfer_discrepancies_carry() }}") }}
+-- depends_on: {{ ref('int_raw_batches') }}
 -- Transfers that are not cleanly settled (SPEC 4.4), as known at as_of (reports with
 -- knowledge_at < as_of, deduplicated, valid):
 -- - missing_renter_report / missing_farmer_report: only one party's report is known (not billed,
@@ -5,11 +10,16 @@
 -- - byte_mismatch: both known, bytes differ by more than 1 % of the larger (|r - f| x 100 >
 --   max(r, f)); billed and paid at settled_bytes = the smaller.
 -- usage_period: the renter report's completed_at month, else the farmer report's.
+-- Incremental per transfer_id: only transfers with a report rewritten by the dedup or known
+-- between the stored cutoff_at and as_of are recomputed (macros/usage/transfer_discrepancies_incremental.sql).
 
 with reports as not materialized (
     select *
     from {{ ref('int_transfer_reports_deduplicated') }}
     where knowledge_at < {{ as_of() }}
+    {%- if is_incremental() %}
+      and transfer_id in ({{ transfer_discrepancies_touched() }})
+    {%- endif %}
 ),
 
 renter as (
@@ -62,6 +72,8 @@ select
     CAST(completed_at AS TIMESTAMP) as completed_at,
     CAST({{ usage_period_of('completed_at') }} AS VARCHAR) as usage_period,
     CAST(renter_record_id AS VARCHAR) as renter_record_id,
-    CAST(farmer_record_id AS VARCHAR) as farmer_record_id
+    CAST(farmer_record_id AS VARCHAR) as farmer_record_id,
+    {{ as_of() }} as cutoff_at,
+    {{ batch_seq_now(scope_free=true) }} as built_through_batch_seq
 from classified
 where reason is not null
