@@ -1,19 +1,37 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key='invoice_period', on_schema_change='append_new_columns',
+          pre_hook=["{{ clear_when_scoped() }}", "{{ period_delete_stale('invoice_period') }}"]) }}
 {#- Usage and adjustment lines of every invoice period Q (SPEC §4.2, §4.6), before the discount.
     usage: usage_period = Q rated as known at cutoff(Q).
     adjustment: for each P with Q - max_adjustment_periods <= P < Q, per resource,
       amount(P rated at cutoff(Q)) - amount(P rated at cutoff(Q-1)); non-zero only.
-    With the var `period` set (macros/scope.sql): only invoice period Q. -#}
+    With the var `period` set (macros/scope.sql): only invoice period Q.
+    Incremental per invoice_period (macros/periods_incremental.sql): a final invoice's lines
+    are kept while its cutoff_at is unchanged and precedes all new knowledge. -#}
 {%- set max_adj = var('max_adjustment_periods', 3) | int -%}
 {%- set scoped = scope_period() -%}
-with rated as (
-    select *
-    from {{ ref('int_account_lines_rated') }}
-    where known_period_index is not null
+-- depends_on: {{ ref('int_raw_batches') }}
+with periods as (
+    select period, cutoff_at, {{ period_index('period_start') }} as period_index
+    from {{ ref('int_periods') }}
 ),
 
-periods as (
-    select period, {{ period_index('period_start') }} as period_index
-    from {{ ref('int_periods') }}
+computed_periods as (
+    -- the invoice periods this run writes
+    select period, cutoff_at, period_index
+    from periods
+    where {{ periods_to_compute('period', 'invoice_period') }}
+),
+
+rated as (
+    -- as known at the cutoffs of the computed invoices and of the periods before them
+    select *
+    from {{ ref('int_account_lines_rated') }}
+    where known_period_index in (
+        select period_index from computed_periods
+        union all
+        select period_index - 1 from computed_periods
+    )
 ),
 
 usage_lines as (
@@ -77,38 +95,50 @@ adjustment_lines as (
        and p.resource = c.resource
        and p.usage_period = c.usage_period
        and p.invoice_period = c.invoice_period
+),
+
+lines as (
+    select
+        account_id,
+        invoice_period,
+        line_type,
+        resource,
+        usage_period,
+        cast(quantity as decimal(38,12)) as quantity,
+        cast(included_quantity as decimal(38,12)) as included_quantity,
+        cast(billable_quantity as decimal(38,12)) as billable_quantity,
+        cast(rated_amount as decimal(18,2)) as rated_amount,
+        previous_quantity,
+        previous_amount,
+        cast(amount as decimal(18,2)) as amount
+    from usage_lines
+    union all
+    select
+        account_id,
+        invoice_period,
+        line_type,
+        resource,
+        usage_period,
+        cast(quantity as decimal(38,12)),
+        cast(included_quantity as decimal(38,12)),
+        cast(billable_quantity as decimal(38,12)),
+        rated_amount,
+        previous_quantity,
+        previous_amount,
+        amount
+    from adjustment_lines
+    where amount <> 0
+    {%- if scoped %}
+      and invoice_period = '{{ scoped }}'
+    {%- endif %}
 )
 
 select
-    account_id,
-    invoice_period,
-    line_type,
-    resource,
-    usage_period,
-    cast(quantity as decimal(38,12)) as quantity,
-    cast(included_quantity as decimal(38,12)) as included_quantity,
-    cast(billable_quantity as decimal(38,12)) as billable_quantity,
-    cast(rated_amount as decimal(18,2)) as rated_amount,
-    previous_quantity,
-    previous_amount,
-    cast(amount as decimal(18,2)) as amount
-from usage_lines
-union all
-select
-    account_id,
-    invoice_period,
-    line_type,
-    resource,
-    usage_period,
-    cast(quantity as decimal(38,12)),
-    cast(included_quantity as decimal(38,12)),
-    cast(billable_quantity as decimal(38,12)),
-    rated_amount,
-    previous_quantity,
-    previous_amount,
-    amount
-from adjustment_lines
-where amount <> 0
-{%- if scoped %}
-  and invoice_period = '{{ scoped }}'
-{%- endif %}
+    l.*,
+    c.cutoff_at,
+    -- a scoped build's lines of its invoice period equal the unscoped ones: stamped like an
+    -- unscoped build, so a later incremental run keeps them when final
+    {{ batch_seq_now(scope_free=true) }} as built_through_batch_seq
+from lines as l
+inner join computed_periods as c
+    on c.period = l.invoice_period

@@ -1,9 +1,17 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key='invoice_period', on_schema_change='append_new_columns',
+          pre_hook=["{{ clear_when_scoped() }}", "{{ period_delete_stale('invoice_period') }}"]) }}
 {#- One invoice per (account_id, invoice_period) that has lines: subtotal = Σ rounded usage and
     adjustment lines; plan and discount_pct known at close(Q) (latest version with updated_at
     before the cutoff); discount = round(subtotal × discount_pct / 100, 2) half away from zero;
-    total = subtotal − discount (SPEC §4.6). -#}
+    total = subtotal − discount (SPEC §4.6).
+    Incremental per invoice_period (macros/periods_incremental.sql): a final invoice is kept
+    while its cutoff_at is unchanged and precedes all new knowledge. -#}
+-- depends_on: {{ ref('int_raw_batches') }}
 with lines as (
-    select * from {{ ref('int_invoice_lines_priced') }}
+    select *
+    from {{ ref('int_invoice_lines_priced') }}
+    where {{ periods_to_compute('invoice_period', 'invoice_period') }}
 ),
 
 invoices as (
@@ -67,5 +75,8 @@ totaled as (
 select
     *,
     {{ round_money(apply_pct('subtotal', 'discount_pct')) }} as discount,
-    cast(subtotal - {{ round_money(apply_pct('subtotal', 'discount_pct')) }} as decimal(18,2)) as total
+    cast(subtotal - {{ round_money(apply_pct('subtotal', 'discount_pct')) }} as decimal(18,2)) as total,
+    -- a scoped build's invoice of its period equals the unscoped one: stamped like an unscoped
+    -- build, so a later incremental run keeps it when final
+    {{ batch_seq_now(scope_free=true) }} as built_through_batch_seq
 from totaled

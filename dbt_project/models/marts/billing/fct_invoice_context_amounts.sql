@@ -1,3 +1,6 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key='invoice_period', on_schema_change='append_new_columns',
+          pre_hook=["{{ clear_when_scoped() }}", "{{ period_delete_stale('invoice_period') }}"]) }}
 {#- Context breakdown of every invoice line (SPEC §4.6). Each line's amount is split over the
     leaf contexts to the cent by largest remainder (ties: context path ascending):
       usage lines      in proportion to the contexts' quantities of Q as known at cutoff(Q);
@@ -6,15 +9,28 @@
                        the quantity column is P's usage as now known;
       discount line    in proportion to the contexts' pre-discount amounts on the invoice.
     Leaves are then rolled up to every prefix level: at depth d a context contributes to its
-    first min(d, n) path segments, so every depth of an invoice adds up exactly to its total. -#}
-with lines as (
-    select line_id, account_id, invoice_period, line_type, resource, usage_period, quantity, previous_quantity, amount
-    from {{ ref('fct_invoice_lines') }}
+    first min(d, n) path segments, so every depth of an invoice adds up exactly to its total.
+    Incremental per invoice_period (macros/periods_incremental.sql): an invoice's breakdown is
+    as known at its cutoff_at; a final invoice's is kept while that cutoff is unchanged and
+    precedes all new knowledge, the other invoice periods are recomputed. -#}
+-- depends_on: {{ ref('int_raw_batches') }}
+with periods as (
+    select period, cutoff_at, {{ period_index('period_start') }} as period_index
+    from {{ ref('int_periods') }}
 ),
 
-periods as (
-    select period, {{ period_index('period_start') }} as period_index
-    from {{ ref('int_periods') }}
+computed_periods as (
+    -- the invoice periods this run writes
+    select period, cutoff_at, period_index
+    from periods
+    where {{ periods_to_compute('period', 'invoice_period') }}
+),
+
+lines as (
+    select l.line_id, l.account_id, l.invoice_period, l.line_type, l.resource, l.usage_period, l.quantity, l.previous_quantity, l.amount
+    from {{ ref('fct_invoice_lines') }} as l
+    semi join computed_periods as c
+        on c.period = l.invoice_period
 ),
 
 known as (
@@ -29,6 +45,12 @@ known as (
     from {{ ref('int_account_usage_known') }} as k
     join periods as p
         on p.period = k.known_period
+    -- usage as known at the cutoffs of the computed invoices and of the periods before them
+    where p.period_index in (
+        select period_index from computed_periods
+        union all
+        select period_index - 1 from computed_periods
+    )
 ),
 
 line_periods as (
@@ -167,7 +189,13 @@ select
     cast(array_to_string(list_slice(parts, 1, least(depth, n_segments)), '/') as varchar) as context,
     bool_and(n_segments <= depth) as is_leaf,
     cast(sum(quantity) as decimal(38,12)) as quantity,
-    cast(sum(context_amount) as decimal(18,2)) as amount
+    cast(sum(context_amount) as decimal(18,2)) as amount,
+    cast(c.cutoff_at as timestamp) as cutoff_at,
+    -- a scoped build's breakdown of its invoice period equals the unscoped one: stamped like an
+    -- unscoped build, so a later incremental run keeps it when final
+    {{ batch_seq_now(scope_free=true) }} as built_through_batch_seq
 from expanded
+inner join computed_periods as c
+    on c.period = expanded.invoice_period
 group by line_id, account_id, invoice_period, line_type, resource, usage_period, depth,
-         array_to_string(list_slice(parts, 1, least(depth, n_segments)), '/')
+         array_to_string(list_slice(parts, 1, least(depth, n_segments)), '/'), c.cutoff_at

@@ -1,8 +1,14 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key='statement_period', on_schema_change='append_new_columns',
+          pre_hook=["{{ clear_when_scoped() }}", "{{ period_delete_stale('statement_period') }}"]) }}
 {#- One payout statement per farmer and period (SPEC §4.7): quantities of Q as known at
     cutoff(Q), gross = Σ lines (adjustments included), held-back by the farmer's age in whole
     months at the period's end (day clamped), held = round(gross × held_pct / 100, 6),
     net = gross − held. A farmer known (at the cutoff) to be disqualified before the period's
-    end: status disqualified, gross shown, held 0, net 0 (forfeited). -#}
+    end: status disqualified, gross shown, held 0, net 0 (forfeited).
+    Incremental per statement_period (macros/periods_incremental.sql): a final statement is
+    kept while its cutoff_at is unchanged and precedes all new knowledge. -#}
+-- depends_on: {{ ref('int_raw_batches') }}
 with lines as (
     select
         farmer_id,
@@ -12,6 +18,7 @@ with lines as (
         cast(coalesce(sum(amount) filter (where line_type = 'adjustment'), 0) as decimal(18,6)) as adjustment_amount,
         count(*) as line_count
     from {{ ref('fct_payout_lines') }}
+    where {{ periods_to_compute('statement_period', 'statement_period') }}
     group by farmer_id, statement_period
 ),
 
@@ -99,5 +106,8 @@ select
     cast(period_start as timestamp) as period_start,
     cast(period_end as timestamp) as period_end,
     cast(cutoff_at as timestamp) as cutoff_at,
-    cast('USD' as varchar) as currency
+    cast('USD' as varchar) as currency,
+    -- a scoped build's statement of its period equals the unscoped one: stamped like an
+    -- unscoped build, so a later incremental run keeps it when final
+    {{ batch_seq_now(scope_free=true) }} as built_through_batch_seq
 from held

@@ -1,0 +1,44 @@
+{#- Incremental builds of per-period tables (delete+insert on an invoice / statement period
+    column; see macros/incremental.sql): the proof marts, the invoice and payout lines and
+    statements, the invoice context breakdown.
+
+    Every row of period Q depends only on what is known at cutoff(Q) (its lines, and usage as
+    known at cutoff(Q) and earlier cutoffs), and stores that cutoff_at. So the rows of a final
+    invoice / statement (period closed at as_of) stay as they are while its cutoff (the close)
+    is the stored one and <= new_knowledge_since(). period_delete_stale (pre_hook) deletes every
+    other stored period (drafts, cutoff moved or after new knowledge, period gone); the model
+    then computes the periods that have no rows (periods_to_compute). A table built before
+    these columns existed is emptied.
+    Seeds (prices, plans, rates) are not in the change log: changing them needs --full-refresh. -#}
+{% macro period_delete_stale(period_column) -%}
+    {%- if incremental_run() -%}
+        {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+        {%- if 'cutoff_at' not in columns or 'built_through_batch_seq' not in columns -%}
+        delete from {{ this }}
+        {%- else -%}
+        delete from {{ this }}
+        where {{ period_column }} in (
+            select s.period
+            from (select distinct {{ period_column }} as period, cutoff_at from {{ this }}) as s
+            left join {{ ref('int_periods') }} as p
+                on p.period = s.period
+                and p.cutoff_at = s.cutoff_at
+            where p.period is null
+               or not p.is_closed
+               or s.cutoff_at > {{ new_knowledge_since() }}
+        )
+        {%- endif -%}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- SQL condition on a period column: the periods this run computes (all in a full build;
+    incremental: those without stored rows, i.e. new or deleted as stale by the pre_hook). -#}
+{% macro periods_to_compute(column, period_column) -%}
+    {%- if incremental_run() -%}
+        {{ column }} not in (select distinct {{ period_column }} from {{ this }})
+    {%- else -%}
+        TRUE
+    {%- endif -%}
+{%- endmacro %}
