@@ -20,16 +20,19 @@
     windows_delete_moved (post_hook): drops the rows whose cutoff is no longer their window's,
     i.e. the carried windows' old rows. -#}
 
-{#- collections: the (source_name, collection_name) pairs the model's records come from. -#}
-{% macro windows_delete_stale(collections) -%}
+{#- collections: the (source_name, collection_name) pairs the model's records come from (none:
+    every raw table). keep_moved=false (models that rewrite whole windows: the usage_known and
+    records_known models) also drops the windows whose cutoff moved, so only the windows valid
+    as they are remain: cutoff unchanged and <= the new knowledge. -#}
+{% macro windows_delete_stale(collections=none, keep_moved=true) -%}
     {%- if incremental_run() -%}
         delete from {{ this }} as t
         where not exists (
             select 1 from {{ ref('int_usage_knowledge_windows') }} as w
             where w.usage_period = t.usage_period
               and w.known_period = t.known_period
-              and (w.cutoff_at > t.cutoff_at
-                   or (w.cutoff_at = t.cutoff_at
+              and ({% if keep_moved %}w.cutoff_at > t.cutoff_at
+                   or {% endif %}(w.cutoff_at = t.cutoff_at
                        and t.cutoff_at <= {{ new_knowledge_since(collections=collections) }}))
         )
     {%- else -%}
@@ -119,4 +122,69 @@ union all
 select *, {{ batch_seq_now() }} as built_through_batch_seq
 from carried
 {%- endif %}
+{%- endmacro %}
+
+{#- Cumulative models (int_account_usage_known, int_farmer_usage_known; pre_hook
+    windows_delete_stale(keep_moved=false), so the stored windows are exactly the valid ones).
+    SQL CTEs after windows_to_write():
+    `window_bases`: per window to write, its base: the latest stored window of its usage period
+    cut before it (base_known_period, base_cutoff_at; '-infinity' / NULL when none, e.g. in a
+    full build). A stored window holds the counters known before its cutoff, so a window's
+    counters = its base's + the records known in [base_cutoff_at, cutoff_at): closed windows
+    are never re-aggregated, a moved 'latest' window adds only what is known since the last close.
+    `counter_buckets`: the first-cutoff buckets (usage_cutoff_ranges) those records fall in.
+    `record_bounds`: per usage period, the knowledge range [known_from, known_before) of the
+    records to aggregate, with the period's bounds (for cheap prefilters on the record tables). -#}
+{% macro windows_bases(incremental) -%}
+window_bases as (
+    select
+        w.usage_period,
+        w.known_period,
+        w.cutoff_at,
+        {%- if incremental %}
+        coalesce(max(s.stored_cutoff_at), TIMESTAMP '-infinity') as base_cutoff_at,
+        arg_max(s.known_period, s.stored_cutoff_at) as base_known_period
+        {%- else %}
+        TIMESTAMP '-infinity' as base_cutoff_at,
+        CAST(NULL AS VARCHAR) as base_known_period
+        {%- endif %}
+    from windows as w
+    {%- if incremental %}
+    left join stored_windows as s
+        on s.usage_period = w.usage_period
+        and s.stored_cutoff_at < w.cutoff_at
+    {%- endif %}
+    group by w.usage_period, w.known_period, w.cutoff_at
+),
+
+record_bounds as (
+    select
+        b.usage_period,
+        min(b.base_cutoff_at) as known_from,
+        max(b.cutoff_at) as known_before,
+        min(w.period_start) as period_start
+    from window_bases as b
+    inner join windows as w
+        on w.usage_period = b.usage_period
+        and w.known_period = b.known_period
+    group by b.usage_period
+),
+
+counter_buckets as (
+    select c.usage_period, c.cutoff_at, c.previous_cutoff_at
+    from ({{ usage_cutoff_ranges() }}) as c
+    inner join record_bounds as b
+        on b.usage_period = c.usage_period
+        and c.cutoff_at > b.known_from
+        and c.previous_cutoff_at < b.known_before
+)
+{%- endmacro %}
+
+{#- SQL condition (prefilter, exact filtering joins counter_buckets): a record known at
+    `known_at` whose usage starts at `usage_ts` may fall in a bucket to aggregate. Records of
+    periods with a base need known_at >= its cutoff; periods without one (the draft period, or
+    all in a full build) need every record, found by time. -#}
+{% macro windows_record_prefilter(known_at, usage_ts) -%}
+    ({{ known_at }} >= (select min(known_from) from record_bounds where known_from > TIMESTAMP '-infinity')
+     or {{ usage_ts }} >= (select min(period_start) from record_bounds where known_from = TIMESTAMP '-infinity'))
 {%- endmacro %}

@@ -1,3 +1,7 @@
+{{ config(materialized='incremental', incremental_strategy='append',
+          pre_hook=["{{ clear_when_scoped() }}",
+                    "{{ windows_delete_stale(keep_moved=false) }}"]) }}
+-- depends_on: {{ ref('int_raw_batches') }}
 -- THE usage interface to pricing. Grain (account_id, context, resource, usage_period,
 -- known_period): usage of `usage_period` as known at `cutoff_at` (close of `known_period`,
 -- capped at as_of; known_period 'latest' = as_of).
@@ -14,20 +18,24 @@
 --   earliest cutoff of its usage period that is after its knowledge time; the
 --   line at a cutoff is the sum over K <= cutoff. Work ~ records x 1, not records x cutoffs.
 -- - contracts and gauges: their per-cutoff models are summed (peak for storage.files).
+-- Incremental (macros/usage/windows_incremental.sql): windows valid as stored (cutoff unchanged
+-- and <= the new knowledge) are kept; the others (moved as_of windows, new ones, windows after
+-- back-dated knowledge) are rewritten whole. A rewritten window's counters start from its base,
+-- the latest kept window of its usage period, plus the records known since the base's cutoff,
+-- so a daily run aggregates only the records known since the last close (and the draft period).
 
-with windows as (
-    select usage_period, known_period, cutoff_at from {{ ref('int_usage_knowledge_windows') }}
-),
+{%- set incremental = incremental_run() %}
+{%- set state_resources = "('network.storage', 'storage.bytes_used', 'storage.files')" %}
 
-cutoffs as (
-    -- each usage period's distinct cutoffs with the one before (macros/usage/usage_math.sql)
-    {{ usage_cutoff_ranges() }}
-),
+with {{ windows_to_write() }},
+
+{{ windows_bases(incremental) }},
 
 transfer_records as (
     select account_id, context, resource, usage_period, known_at,
            CAST(settled_bytes AS DECIMAL(38,9)) as base_quantity
     from {{ ref('int_transfers_settled') }}
+    where {{ windows_record_prefilter('known_at', 'completed_at') }}
 ),
 
 event_records as (
@@ -35,6 +43,7 @@ event_records as (
            knowledge_at as known_at, CAST(quantity_base AS DECIMAL(38,9)) as base_quantity
     from {{ ref('int_usage_events_deduplicated') }}
     where {{ scope_usage_time_filter('occurred_at') }}
+      and {{ windows_record_prefilter('knowledge_at', 'occurred_at') }}
 ),
 
 counter_records as (
@@ -44,14 +53,14 @@ counter_records as (
 ),
 
 counters_first_known as (
-    -- per line and first cutoff at which the records are known
+    -- per line and first cutoff at which the records are known (buckets of this run only)
     select
         r.account_id, r.context, r.resource, r.usage_period,
         c.cutoff_at as first_cutoff_at,
         sum(r.base_quantity) as base_quantity,
         count(*) as record_count
     from counter_records as r
-    inner join cutoffs as c
+    inner join counter_buckets as c
         on c.usage_period = r.usage_period
         and r.known_at >= c.previous_cutoff_at
         and r.known_at < c.cutoff_at
@@ -60,38 +69,54 @@ counters_first_known as (
 
 counters as (
     select
-        f.account_id, f.context, f.resource, w.usage_period, w.known_period,
-        w.cutoff_at,
-        sum(f.base_quantity) as base_quantity,
-        sum(f.record_count) as record_count
+        f.account_id, f.context, f.resource, b.usage_period, b.known_period,
+        b.cutoff_at, f.base_quantity, f.record_count
     from counters_first_known as f
-    inner join windows as w
-        on w.usage_period = f.usage_period
-        and f.first_cutoff_at <= w.cutoff_at
-    group by all
+    inner join window_bases as b
+        on b.usage_period = f.usage_period
+        and f.first_cutoff_at > b.base_cutoff_at
+        and f.first_cutoff_at <= b.cutoff_at
+    {%- if incremental %}
+    union all
+    -- the base's counter lines (counter and state resources are disjoint)
+    select
+        t.account_id, t.context, t.resource, b.usage_period, b.known_period,
+        b.cutoff_at, t.base_quantity, t.record_count
+    from {{ this }} as t
+    inner join window_bases as b
+        on b.usage_period = t.usage_period
+        and b.base_known_period = t.known_period
+    where t.resource not in {{ state_resources }}
+    {%- endif %}
 ),
 
 contracts as (
     select
-        account_id, context, 'network.storage' as resource, usage_period, known_period,
-        max(cutoff_at) as cutoff_at,
-        sum(byte_seconds) as base_quantity,
+        c.account_id, c.context, 'network.storage' as resource, c.usage_period, c.known_period,
+        max(c.cutoff_at) as cutoff_at,
+        sum(c.byte_seconds) as base_quantity,
         count(*) as record_count
-    from {{ ref('int_storage_contracts_clipped') }}
-    group by account_id, context, usage_period, known_period
+    from {{ ref('int_storage_contracts_clipped') }} as c
+    semi join windows as w
+        on w.usage_period = c.usage_period
+        and w.known_period = c.known_period
+    group by c.account_id, c.context, c.usage_period, c.known_period
 ),
 
 gauges as (
     select
-        account_id, context, resource, usage_period, known_period,
-        max(cutoff_at) as cutoff_at,
-        case when resource = 'storage.files' then max(CAST(value_base AS DECIMAL(38,9)))
-             else sum(held_base_seconds) end as base_quantity,
+        g.account_id, g.context, g.resource, g.usage_period, g.known_period,
+        max(g.cutoff_at) as cutoff_at,
+        case when g.resource = 'storage.files' then max(CAST(g.value_base AS DECIMAL(38,9)))
+             else sum(g.held_base_seconds) end as base_quantity,
         count(*) as record_count
-    from {{ ref('int_gauge_intervals_capped') }}
-    where holds_in_period
-      and resource in ('storage.bytes_used', 'storage.files')
-    group by account_id, context, resource, usage_period, known_period
+    from {{ ref('int_gauge_intervals_capped') }} as g
+    semi join windows as w
+        on w.usage_period = g.usage_period
+        and w.known_period = g.known_period
+    where g.holds_in_period
+      and g.resource in ('storage.bytes_used', 'storage.files')
+    group by g.account_id, g.context, g.resource, g.usage_period, g.known_period
 ),
 
 lines as (
@@ -125,7 +150,8 @@ select
     r.base_unit,
     {{ exact_divide('l.base_quantity', 'r.base_per_billable_unit', 12) }} as quantity,
     r.billable_unit,
-    l.record_count
+    l.record_count,
+    {{ batch_seq_now() }} as built_through_batch_seq
 from lines as l
 inner join {{ ref('resources') }} as r
     on r.resource = l.resource

@@ -1,3 +1,7 @@
+{{ config(materialized='incremental', incremental_strategy='append',
+          pre_hook=["{{ clear_when_scoped() }}",
+                    "{{ windows_delete_stale(keep_moved=false) }}"]) }}
+-- depends_on: {{ ref('int_raw_batches') }}
 -- The record-level proof of int_account_usage_known: every raw record contributing to a line
 -- (account_id, context, resource, usage_period, known_period), with its exact contribution in
 -- the resource's base unit. Two kinds of rows (is_cumulative):
@@ -20,13 +24,35 @@
 -- - storage.bytes_used: sample whose hold meets the period, value x held seconds.
 -- - storage.files: sample whose hold meets the period; the sample holding the series' peak
 --   (earliest observed_at among equal values) contributes the peak value, the others 0.
+-- Incremental (macros/usage/windows_incremental.sql): windows valid as stored (cutoff unchanged
+-- and <= the new knowledge) are kept with their state rows and the counters first known in
+-- them; the others are rewritten whole: their state rows, and the counters whose first window
+-- they are (for the moved as_of windows: the records known since the last close).
 
-with first_windows as (
+{%- set incremental = incremental_run() %}
+
+with {{ windows_to_write() }},
+
+first_windows as (
     -- per usage period and distinct cutoff, the earliest window with that cutoff ('latest'
     -- sorts after every 'YYYY-MM', so it is first only past the adjustment windows) and the
     -- previous distinct cutoff: a record known at t is first known in the window with
-    -- previous_cutoff_at <= t < cutoff_at (equi-join on usage_period + range filter, no sort)
-    {{ usage_cutoff_ranges() }}
+    -- previous_cutoff_at <= t < cutoff_at (equi-join on usage_period + range filter, no sort);
+    -- only the windows written this run
+    select f.*
+    from ({{ usage_cutoff_ranges() }}) as f
+    semi join windows as w
+        on w.usage_period = f.usage_period
+        and w.known_period = f.known_period
+),
+
+record_bounds as (
+    -- per usage period, where its buckets written this run start (prefilter of the records)
+    select f.usage_period, min(f.previous_cutoff_at) as known_from, min(w.period_start) as period_start
+    from first_windows as f
+    inner join windows as w
+        on w.usage_period = f.usage_period
+    group by f.usage_period
 ),
 
 contracts as (
@@ -44,7 +70,10 @@ contracts as (
         failed_audit_record_id as related_record_id,
         byte_seconds as base_quantity,
         false as is_cumulative
-    from {{ ref('int_storage_contracts_clipped') }}
+    from {{ ref('int_storage_contracts_clipped') }} as c
+    semi join windows as w
+        on w.usage_period = c.usage_period
+        and w.known_period = c.known_period
 ),
 
 transfers as (
@@ -67,6 +96,7 @@ transfers as (
         on w.usage_period = t.usage_period
         and t.known_at >= w.previous_cutoff_at
         and t.known_at < w.cutoff_at
+    where {{ windows_record_prefilter('t.known_at', 't.completed_at') }}
 ),
 
 events as (
@@ -89,12 +119,16 @@ events as (
         on w.usage_period = {{ usage_period_of('e.occurred_at') }}
         and e.knowledge_at >= w.previous_cutoff_at
         and e.knowledge_at < w.cutoff_at
+    where {{ windows_record_prefilter('e.knowledge_at', 'e.occurred_at') }}
 ),
 
 gauge_holds as (
-    select *
-    from {{ ref('int_gauge_intervals_capped') }}
-    where holds_in_period
+    select g.*
+    from {{ ref('int_gauge_intervals_capped') }} as g
+    semi join windows as w
+        on w.usage_period = g.usage_period
+        and w.known_period = g.known_period
+    where g.holds_in_period
 ),
 
 bytes_used as (
@@ -141,12 +175,15 @@ files as (
     where resource = 'storage.files'
 )
 
-select * from contracts
-union all
-select * from transfers
-union all
-select * from events
-union all
-select * from bytes_used
-union all
-select * from files
+select *, {{ batch_seq_now() }} as built_through_batch_seq
+from (
+    select * from contracts
+    union all
+    select * from transfers
+    union all
+    select * from events
+    union all
+    select * from bytes_used
+    union all
+    select * from files
+)

@@ -1,3 +1,7 @@
+{{ config(materialized='incremental', incremental_strategy='append',
+          pre_hook=["{{ clear_when_scoped() }}",
+                    "{{ windows_delete_stale(keep_moved=false) }}"]) }}
+-- depends_on: {{ ref('int_raw_batches') }}
 -- The payout usage interface. Grain (farmer_id, usage_period, known_period): storage held
 -- (byte_seconds exact, GBh), settled download / upload (bytes, GB), audits and audits passed,
 -- of `usage_period` as known at `cutoff_at` (close of known_period capped at as_of; 'latest' =
@@ -8,15 +12,16 @@
 -- whose sums equal these rows: a data test checks it). Settled transfers and audits are
 -- aggregated once per first cutoff after their knowledge time, then summed over
 -- the cutoffs up to each known_period's; contract storage sums its per-cutoff model.
+-- Incremental as int_account_usage_known (macros/usage/windows_incremental.sql): kept windows
+-- stay; a rewritten window's counters = its base window's (the stored row minus the base
+-- window's contract storage, which int_storage_contracts_clipped still holds) + the records
+-- known since the base's cutoff.
 
-with windows as (
-    select usage_period, known_period, cutoff_at from {{ ref('int_usage_knowledge_windows') }}
-),
+{%- set incremental = incremental_run() %}
 
-cutoffs as (
-    -- each usage period's distinct cutoffs with the one before (macros/usage/usage_math.sql)
-    {{ usage_cutoff_ranges() }}
-),
+with {{ windows_to_write() }},
+
+{{ windows_bases(incremental) }},
 
 audits as (
     -- valid audits, each _id once (first known wins)
@@ -32,11 +37,13 @@ counter_records as (
            CAST(settled_bytes AS DECIMAL(38,9)) as base_quantity,
            CAST(NULL AS BOOLEAN) as audit_passed
     from {{ ref('int_transfers_settled') }}
+    where {{ windows_record_prefilter('known_at', 'completed_at') }}
     union all
     select farmer_id, {{ usage_period_of('audited_at') }}, knowledge_at,
            'audit', CAST(1 AS DECIMAL(38,9)), passed
     from audits
     where {{ scope_usage_time_filter('audited_at') }}
+      and {{ windows_record_prefilter('knowledge_at', 'audited_at') }}
 ),
 
 counters_first_known as (
@@ -48,7 +55,7 @@ counters_first_known as (
         count(*) filter (where r.component = 'audit' and r.audit_passed) as audits_passed,
         count(*) as record_count
     from counter_records as r
-    inner join cutoffs as c
+    inner join counter_buckets as c
         on c.usage_period = r.usage_period
         and r.known_at >= c.previous_cutoff_at
         and r.known_at < c.cutoff_at
@@ -57,24 +64,43 @@ counters_first_known as (
 
 component_rows as (
     select
-        f.farmer_id, w.usage_period, w.known_period, w.cutoff_at,
+        b.usage_period, b.known_period, b.cutoff_at, f.farmer_id,
         CAST(0 AS DECIMAL(38,9)) as storage_byte_seconds,
-        sum(f.download_bytes) as download_bytes,
-        sum(f.upload_bytes) as upload_bytes,
-        sum(f.audits) as audits,
-        sum(f.audits_passed) as audits_passed,
-        sum(f.record_count) as record_count
+        f.download_bytes, f.upload_bytes, f.audits, f.audits_passed, f.record_count
     from counters_first_known as f
-    inner join windows as w
-        on w.usage_period = f.usage_period
-        and f.first_cutoff_at <= w.cutoff_at
-    group by all
+    inner join window_bases as b
+        on b.usage_period = f.usage_period
+        and f.first_cutoff_at > b.base_cutoff_at
+        and f.first_cutoff_at <= b.cutoff_at
     union all
     select
-        farmer_id, usage_period, known_period, max(cutoff_at),
-        sum(byte_seconds), 0, 0, 0, 0, count(*)
-    from {{ ref('int_storage_contracts_clipped') }}
-    group by farmer_id, usage_period, known_period
+        c.usage_period, c.known_period, c.cutoff_at, c.farmer_id,
+        c.byte_seconds, 0, 0, 0, 0, 1
+    from {{ ref('int_storage_contracts_clipped') }} as c
+    semi join windows as w
+        on w.usage_period = c.usage_period
+        and w.known_period = c.known_period
+    {%- if incremental %}
+    union all
+    -- the base window's counters: its stored row ...
+    select
+        b.usage_period, b.known_period, b.cutoff_at, t.farmer_id,
+        t.storage_byte_seconds, t.download_bytes, t.upload_bytes, t.audits, t.audits_passed,
+        t.record_count
+    from {{ this }} as t
+    inner join window_bases as b
+        on b.usage_period = t.usage_period
+        and b.base_known_period = t.known_period
+    union all
+    -- ... minus its contract storage
+    select
+        b.usage_period, b.known_period, b.cutoff_at, c.farmer_id,
+        -c.byte_seconds, 0, 0, 0, 0, -1
+    from {{ ref('int_storage_contracts_clipped') }} as c
+    inner join window_bases as b
+        on b.usage_period = c.usage_period
+        and b.base_known_period = c.known_period
+    {%- endif %}
 ),
 
 units as (
@@ -99,6 +125,8 @@ farmers as (
         CAST(sum(record_count) AS BIGINT) as record_count
     from component_rows
     group by farmer_id, usage_period, known_period
+    -- a farmer whose base window held only storage may have nothing left in this window
+    having sum(record_count) > 0
 )
 
 select
@@ -114,6 +142,7 @@ select
     {{ exact_divide('f.upload_bytes', 'u.upload_per_unit', 12) }} as upload_gb,
     f.audits,
     f.audits_passed,
-    f.record_count
+    f.record_count,
+    {{ batch_seq_now() }} as built_through_batch_seq
 from farmers as f
 cross join units as u

@@ -1,3 +1,7 @@
+{{ config(materialized='incremental', incremental_strategy='append',
+          pre_hook=["{{ clear_when_scoped() }}",
+                    "{{ windows_delete_stale(keep_moved=false) }}"]) }}
+-- depends_on: {{ ref('int_raw_batches') }}
 -- The record-level proof of int_farmer_usage_known per (farmer_id, usage_period, known_period,
 -- component): every contributing record with its exact base contribution. As in
 -- int_account_usage_records_known, counters (settled transfers, audits: is_cumulative = true)
@@ -9,11 +13,30 @@
 --   report), settled bytes;
 -- - audit: each valid audit (first known per _id) of the farmer with audited_at in the period:
 --   base_quantity 1, audit_passed its result.
+-- Incremental as int_account_usage_records_known (macros/usage/windows_incremental.sql): kept
+-- windows stay whole, the others are rewritten with their state rows and first-known counters.
 
-with first_windows as (
+{%- set incremental = incremental_run() %}
+
+with {{ windows_to_write() }},
+
+first_windows as (
     -- per usage period and distinct cutoff, the earliest window with that cutoff and the
-    -- previous distinct cutoff (see int_account_usage_records_known)
-    {{ usage_cutoff_ranges() }}
+    -- previous distinct cutoff (see int_account_usage_records_known); windows written this run
+    select f.*
+    from ({{ usage_cutoff_ranges() }}) as f
+    semi join windows as w
+        on w.usage_period = f.usage_period
+        and w.known_period = f.known_period
+),
+
+record_bounds as (
+    -- per usage period, where its buckets written this run start (prefilter of the records)
+    select f.usage_period, min(f.previous_cutoff_at) as known_from, min(w.period_start) as period_start
+    from first_windows as f
+    inner join windows as w
+        on w.usage_period = f.usage_period
+    group by f.usage_period
 ),
 
 storage as (
@@ -31,7 +54,10 @@ storage as (
         byte_seconds as base_quantity,
         CAST(NULL AS BOOLEAN) as audit_passed,
         false as is_cumulative
-    from {{ ref('int_storage_contracts_clipped') }}
+    from {{ ref('int_storage_contracts_clipped') }} as c
+    semi join windows as w
+        on w.usage_period = c.usage_period
+        and w.known_period = c.known_period
 ),
 
 transfers as (
@@ -54,6 +80,7 @@ transfers as (
         on w.usage_period = t.usage_period
         and t.known_at >= w.previous_cutoff_at
         and t.known_at < w.cutoff_at
+    where {{ windows_record_prefilter('t.known_at', 't.completed_at') }}
 ),
 
 audits as (
@@ -83,10 +110,14 @@ audit_rows as (
         on w.usage_period = {{ usage_period_of('a.audited_at') }}
         and a.knowledge_at >= w.previous_cutoff_at
         and a.knowledge_at < w.cutoff_at
+    where {{ windows_record_prefilter('a.knowledge_at', 'a.audited_at') }}
 )
 
-select * from storage
-union all
-select * from transfers
-union all
-select * from audit_rows
+select *, {{ batch_seq_now() }} as built_through_batch_seq
+from (
+    select * from storage
+    union all
+    select * from transfers
+    union all
+    select * from audit_rows
+)
