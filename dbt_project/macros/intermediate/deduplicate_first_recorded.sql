@@ -11,9 +11,8 @@
 {%- set keys = key_columns | join(', ') %}
 {%- set incremental = is_incremental() %}
 -- depends_on: {{ ref('int_raw_batches') }}
-with valid as materialized (
-    -- materialized: valid_row must name the same row in both reads below
-    select * exclude (reject_reason, raw_document), row_number() over () as valid_row
+with valid as (
+    select * exclude (reject_reason, raw_document)
     from {{ ref(staging_model) }}
     where reject_reason is null
     {%- if incremental %}
@@ -21,20 +20,16 @@ with valid as materialized (
     {%- endif %}
 ),
 
--- The first recorded row of each key, ranked on a narrow projection (a hash aggregation; a
--- window would sort every typed column along). batch_id sorts NULLs last, as ORDER BY does.
-key_firsts as (
+ranked as (
     select
-        arg_min(valid_row, (knowledge_at, record_id, batch_id is null, coalesce(batch_id, ''))) as valid_row,
-        count(*) as n_rows
+        *,
+        row_number() over (partition by {{ keys }} order by knowledge_at, record_id, batch_id) as rn,
+        count(*) over (partition by {{ keys }}) as n_rows
     from valid
-    group by {{ keys }}
 ),
 
 new_winners as (
-    select v.* exclude (valid_row), f.n_rows
-    from valid as v
-    join key_firsts as f on f.valid_row = v.valid_row
+    select * exclude (rn) from ranked where rn = 1
 )
 {%- if not incremental %}
 
