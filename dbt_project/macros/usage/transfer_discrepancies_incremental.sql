@@ -9,14 +9,15 @@
     (pre_hook) and recomputed; a transfer that is clean now simply gets no row. An empty table
     (stamp -1) recomputes every transfer. -#}
 
-{#- SQL: the transfer_ids to recompute. -#}
+{#- SQL: the transfer_ids to recompute (two scans, not one OR: each filter can skip row groups —
+    rewritten dedup rows are the newest). -#}
 {% macro transfer_discrepancies_touched() -%}
-    select distinct r.transfer_id
-    from {{ ref('int_transfer_reports_deduplicated') }} as r,
-         (select min(cutoff_at) as min_cutoff_at, max(cutoff_at) as max_cutoff_at from {{ this }}) as s
-    where r.built_through_batch_seq > {{ built_through_batch_seq() }}
-       or (r.knowledge_at >= least(s.min_cutoff_at, {{ as_of() }})
-           and r.knowledge_at < greatest(s.max_cutoff_at, {{ as_of() }}))
+    select transfer_id from {{ ref('int_transfer_reports_deduplicated') }}
+    where built_through_batch_seq > {{ built_through_batch_seq() }}
+    union
+    select transfer_id from {{ ref('int_transfer_reports_deduplicated') }}
+    where knowledge_at >= (select least(min(cutoff_at), {{ as_of() }}) from {{ this }})
+      and knowledge_at < (select greatest(max(cutoff_at), {{ as_of() }}) from {{ this }})
 {%- endmacro %}
 
 {#- pre_hook: delete the rows of the transfers this run recomputes. -#}
