@@ -10,6 +10,7 @@ No psutil needed (Linux /proc only; elsewhere only the rusage figure is used).
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -27,6 +28,7 @@ class Measurement:
     returncode: int
     cmd: list[str] = field(default_factory=list)
     log: str | None = None
+    timed_out: bool = False  # killed at the step's time limit: seconds is a lower bound
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -54,6 +56,16 @@ def _rss_bytes(pid: int) -> int:
         return 0
 
 
+def _tree_pids(root: int) -> list[int]:
+    out, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        if pid not in out:
+            out.append(pid)
+            stack.extend(_children(pid))
+    return out
+
+
 def tree_rss_bytes(root: int) -> int:
     total, stack, seen = 0, [root], set()
     while stack:
@@ -68,17 +80,27 @@ def tree_rss_bytes(root: int) -> int:
 
 def run_measured(name: str, cmd: list[str], *, env: dict | None = None, cwd: str | os.PathLike | None = None,
                  log_path: str | os.PathLike | None = None, poll_s: float = 0.05,
-                 check: bool = True) -> Measurement:
-    """Run ``cmd`` to completion; return its wall seconds and peak RSS (MB, 10^6 bytes)."""
+                 check: bool = True, timeout_s: float | None = None) -> Measurement:
+    """Run ``cmd`` to completion; return its wall seconds and peak RSS (MB, 10^6 bytes).
+    With ``timeout_s``, the process tree is killed at that age (Measurement.timed_out)."""
     log_fh = open(log_path, "w") if log_path else subprocess.DEVNULL
     peak = [0]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log_fh, stderr=subprocess.STDOUT)
     stop = threading.Event()
 
+    timed_out = [False]
+
     def poll() -> None:
         while not stop.is_set():
             peak[0] = max(peak[0], tree_rss_bytes(proc.pid))
+            if timeout_s is not None and time.perf_counter() - t0 > timeout_s and not timed_out[0]:
+                timed_out[0] = True
+                for pid in _tree_pids(proc.pid):
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
             stop.wait(poll_s)
 
     th = threading.Thread(target=poll, daemon=True)
@@ -98,7 +120,7 @@ def run_measured(name: str, cmd: list[str], *, env: dict | None = None, cwd: str
     m = Measurement(name=name, seconds=round(seconds, 3),
                     peak_rss_mb=round(max(maxrss, peak[0]) / 1e6, 1),
                     returncode=proc.returncode, cmd=[str(c) for c in cmd],
-                    log=str(log_path) if log_path else None)
+                    log=str(log_path) if log_path else None, timed_out=timed_out[0])
     if check and proc.returncode != 0:
         tail = ""
         if log_path:

@@ -54,3 +54,16 @@ def test_results_table_growth_row():
     growth = [ln for ln in table.splitlines() if ln.startswith("| M → L")]
     # raw rows x5.00, warehouse rows x7.50; models x4.00 (0.80 per raw-row growth), full x6.00 (0.80 per warehouse-row growth)
     assert growth == ["| M → L | 5.00 | 7.50 | 4.00 | 6.00 | 5.00 | 0.80 | 0.80 |"]
+
+
+def test_run_measured_kills_a_step_at_its_time_limit(tmp_path):
+    from bench.measure import StepFailed, run_measured
+    try:
+        run_measured("slow", ["sleep", "30"], log_path=tmp_path / "slow.log", timeout_s=0.5)
+    except StepFailed as exc:
+        m = exc.measurement
+    else:  # pragma: no cover
+        raise AssertionError("a killed step must raise StepFailed")
+    assert m.timed_out and m.returncode == -9 and 0.5 <= m.seconds < 10
+    ok = run_measured("quick", ["true"], timeout_s=30)
+    assert not ok.timed_out and ok.returncode == 0
