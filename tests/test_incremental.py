@@ -1,8 +1,9 @@
 """Incremental builds leave the warehouse exactly as a full rebuild would (issue 5, SPEC 4.1).
 
 A generated network is built, then a day of new documents arrives (fresh, late, the missing side
-of transfers, new contract versions) plus back-dated duplicates that must win first-recorded-wins
-over the stored winners, and as_of moves one day. The warehouse built incrementally is compared,
+of transfers, new contract versions) plus back-dated duplicates (transfer reports, events,
+contract versions) that must win first-recorded-wins over the stored winners and new rejects,
+and as_of moves one day. The warehouse built incrementally is compared,
 table by table and row by row, with a --full-refresh build of the same raw data (every column
 except the build history: built_through_batch_seq, batch_seq). Then a period-scoped build followed by an
 unscoped incremental one must again equal the full rebuild (scoped builds hold partial content).
@@ -43,6 +44,29 @@ def _add_backdated_duplicates(path: Path) -> int:
             from raw."{table}"
             where _misfit_fields = [] and {key} in (select {key} from raw."{table}" where _misfit_fields = [] order by {key} limit 5)
         """).fetchone()[0]
+    # contract versions: the same version (same _id and updated_at) known earlier must win
+    n += con.execute("""
+        insert into raw.storage_network__contracts
+        select * replace (_knowledge_at - INTERVAL 1 HOUR as _knowledge_at, 'backdated' as _batch_id)
+        from raw.storage_network__contracts
+        where _misfit_fields = [] and _id in (select _id from raw.storage_network__contracts
+                                              where _misfit_fields = [] order by _id limit 5)
+    """).fetchone()[0]
+    con.close()
+    return n
+
+
+def _add_new_rejects(path: Path) -> int:
+    """New-day usage events that must be rejected (negative quantity), in a batch of their own."""
+    con = duckdb.connect(str(path))
+    n = con.execute("""
+        insert into raw.compute__usage_events
+        select * replace ('neg' || _id as _id, 'neg' || event_id as event_id, '-' || quantity as quantity,
+                          'negatives' as _batch_id)
+        from raw.compute__usage_events
+        where _misfit_fields = [] and try_cast(quantity as decimal(38,9)) > 0
+        order by _id limit 3
+    """).fetchone()[0]
     con.close()
     return n
 
@@ -110,6 +134,7 @@ def built(tmp_path_factory) -> dict[str, Path]:
     counts = write_increment_to_duckdb(SPEC, str(inc), day=1)
     assert sum(counts.values()) > 0
     assert _add_backdated_duplicates(inc) > 0
+    assert _add_new_rejects(inc) == 3
     _copy(inc, full)
     _run(inc, [], NEXT_AS_OF)
     _run(full, ["--full-refresh"], NEXT_AS_OF)
@@ -132,6 +157,23 @@ def test_backdated_duplicates_won_and_were_counted(built):
     # 5 transfer ids x their valid reports, 5 events: each back-dated copy is the new winner
     assert winners[0] >= 5 and winners[1] >= 1
     assert events == (5, 1)
+
+
+def test_new_rejects_and_backdated_versions_were_taken_in(built):
+    con = duckdb.connect(str(_snapshot(built["inc"])), read_only=True)
+    try:
+        rejects = con.execute("""select count(*), min(reject_reason), max(reject_reason)
+                                 from marts.fct_rejected_records where record_id like 'neg%'""").fetchone()
+        versions = con.execute("""select count(distinct contract_id), min(duplicate_count),
+                                         count(*) filter (where batch_id <> 'backdated')
+                                  from intermediate.int_contract_versions_ordered
+                                  where contract_id in (select _id from raw.storage_network__contracts
+                                                        where _batch_id = 'backdated')""").fetchone()
+    finally:
+        con.close()
+    assert rejects[0] == 3 and rejects[1] == rejects[2] and rejects[1].startswith("negative")
+    # every back-dated version won over its stored copy, which it now counts as a duplicate
+    assert versions[0] >= 1 and versions[1] >= 1 and versions[2] == 0
 
 
 def test_scoped_build_then_incremental_equals_full_rebuild(built):
