@@ -42,3 +42,18 @@
         TRUE
     {%- endif -%}
 {%- endmacro %}
+
+{#- CTEs `periods` (period, cutoff_at, period_index) and `computed_periods` (the periods this
+    run writes: periods_to_compute) of a per-period model. -#}
+{% macro periods_written(period_column) -%}
+periods as (
+    select period, cutoff_at, {{ period_index('period_start') }} as period_index
+    from {{ ref('int_periods') }}
+),
+
+computed_periods as (
+    select period, cutoff_at, period_index
+    from periods
+    where {{ periods_to_compute('period', period_column) }}
+)
+{%- endmacro %}

@@ -11,17 +11,7 @@
 {%- set max_adj = var('max_adjustment_periods', 3) | int -%}
 {%- set scoped = scope_period() -%}
 -- depends_on: {{ ref('int_raw_batches') }}
-with periods as (
-    select period, cutoff_at, {{ period_index('period_start') }} as period_index
-    from {{ ref('int_periods') }}
-),
-
-computed_periods as (
-    -- the invoice periods this run writes
-    select period, cutoff_at, period_index
-    from periods
-    where {{ periods_to_compute('period', 'invoice_period') }}
-),
+with {{ periods_written('invoice_period') }},
 
 rated as (
     -- as known at the cutoffs of the computed invoices and of the periods before them

@@ -20,24 +20,7 @@
 
 with {{ windows_to_write() }},
 
-first_windows as (
-    -- per usage period and distinct cutoff, the earliest window with that cutoff and the
-    -- previous distinct cutoff (see int_account_usage_records_known); windows written this run
-    select f.*
-    from ({{ usage_cutoff_ranges() }}) as f
-    semi join windows as w
-        on w.usage_period = f.usage_period
-        and w.known_period = f.known_period
-),
-
-record_bounds as (
-    -- per usage period, where its buckets written this run start (prefilter of the records)
-    select f.usage_period, min(f.previous_cutoff_at) as known_from, min(w.period_start) as period_start
-    from first_windows as f
-    inner join windows as w
-        on w.usage_period = f.usage_period
-    group by f.usage_period
-),
+{{ records_first_windows() }},
 
 storage as (
     select

@@ -14,17 +14,7 @@
     as known at its cutoff_at; a final invoice's is kept while that cutoff is unchanged and
     precedes all new knowledge, the other invoice periods are recomputed. -#}
 -- depends_on: {{ ref('int_raw_batches') }}
-with periods as (
-    select period, cutoff_at, {{ period_index('period_start') }} as period_index
-    from {{ ref('int_periods') }}
-),
-
-computed_periods as (
-    -- the invoice periods this run writes
-    select period, cutoff_at, period_index
-    from periods
-    where {{ periods_to_compute('period', 'invoice_period') }}
-),
+with {{ periods_written('invoice_period') }},
 
 lines as (
     select l.line_id, l.account_id, l.invoice_period, l.line_type, l.resource, l.usage_period, l.quantity, l.previous_quantity, l.amount
