@@ -9,16 +9,21 @@
     - a window whose cutoff moved forward from c_old to c_new (as_of moved: the draft period's
       and 'latest' windows) is carried over: only the entities with a record known in
       [c_old, c_new), or with a record from a batch the table has not taken in that is known
-      before c_new, are recomputed; the others keep their rows with cutoff_at = c_new;
+      before c_new, are recomputed; the others keep their rows, moved to cutoff_at = c_new;
     - new windows are computed in full.
 
-    Strategy 'append' with two hooks (delete+insert on [usage_period, known_period] would join
+    Strategy 'append' with three hooks (delete+insert on [usage_period, known_period] would join
     every stored row of a window with every new row of it: quadratic):
     windows_delete_stale (pre_hook): drops windows to recompute in full — unchanged cutoff after
     the new knowledge, cutoff moved backwards, or window gone. What remains is kept or carried.
-    The model writes new windows and carried windows (at their new cutoff).
-    windows_delete_moved (post_hook): drops the rows whose cutoff is no longer their window's,
-    i.e. the carried windows' old rows. -#}
+    The model writes new windows, the recomputed entities of moved windows and one marker row
+    (marker column NULL) per recomputed entity and moved window.
+    windows_carry_moved (post_hook): moves the stored rows of moved windows to the new cutoff,
+    except the entities the run wrote rows or a marker for. An UPDATE of two columns: the
+    unchanged rows are not copied (a carried copy cost 4x more, and the as_of windows hold most
+    of a period's state).
+    windows_delete_moved (post_hook): drops the rows still at a cutoff that is no longer their
+    window's (the recomputed entities' old rows) and the markers. -#}
 
 {#- collections: the (source_name, collection_name) pairs the model's records come from (none:
     every raw table). keep_moved=false (models that rewrite whole windows: the usage_known and
@@ -40,7 +45,31 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro windows_delete_moved() -%}
+{% macro windows_carry_moved(entity_columns) -%}
+    {%- if incremental_run() -%}
+        update {{ this }} as t
+        set cutoff_at = w.cutoff_at,
+            built_through_batch_seq = {{ batch_seq_now() }}
+        from {{ ref('int_usage_knowledge_windows') }} as w
+        where w.usage_period = t.usage_period
+          and w.known_period = t.known_period
+          and w.cutoff_at > t.cutoff_at
+          and not exists (
+              select 1
+              from {{ this }} as n
+              where n.usage_period = w.usage_period
+                and n.known_period = w.known_period
+                and n.cutoff_at = w.cutoff_at
+                {%- for c in entity_columns %}
+                and n.{{ c }} is not distinct from t.{{ c }}
+                {%- endfor %}
+          )
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro windows_delete_moved(marker_column=none) -%}
     {%- if incremental_run() -%}
         delete from {{ this }} as t
         where not exists (
@@ -49,6 +78,9 @@
               and w.known_period = t.known_period
               and w.cutoff_at = t.cutoff_at
         )
+        {%- if marker_column is not none %}
+           or t.{{ marker_column }} is null
+        {%- endif %}
     {%- else -%}
         select 1
     {%- endif -%}
@@ -95,32 +127,34 @@ moves as (
 {%- endmacro %}
 
 {#- The end of a per-window model after its `computed` CTE: the computed rows plus, in an
-    incremental run, the stored rows of windows whose cutoff moved for the entities (joined on
-    entity_columns) not in the `changed` CTE, carried over at the new cutoff. -#}
-{% macro windows_final_select(changed, entity_columns, incremental) -%}
+    incremental run, one marker row per entity in the `changed` CTE (entity_columns) and moved
+    window, with marker_column NULL: windows_carry_moved leaves those entities' stored rows
+    alone, windows_delete_moved drops them and the markers. -#}
+{% macro windows_final_select(changed, entity_columns, marker_column, incremental) -%}
 {%- if incremental %},
 
-carried as (
-    -- moved windows: stored rows of the unchanged entities, now as known at the new cutoff
-    select t.* exclude (built_through_batch_seq) replace (w.cutoff_at as cutoff_at)
-    from {{ this }} as t
+markers as (
+    select
+        {%- for c in entity_columns %}
+        ch.{{ c }},
+        {%- endfor %}
+        w.usage_period,
+        w.known_period,
+        w.cutoff_at,
+        CAST(NULL AS VARCHAR) as {{ marker_column }}
+    from {{ changed }} as ch
     inner join windows as w
-        on w.usage_period = t.usage_period
-        and w.known_period = t.known_period
-        and w.previous_cutoff_at = t.cutoff_at
-    anti join {{ changed }} as ch
-        on {% for c in entity_columns %}ch.{{ c }} is not distinct from t.{{ c }}
-        and {% endfor %}ch.previous_cutoff_at = w.previous_cutoff_at
-        and ch.cutoff_at = w.cutoff_at
+        on w.previous_cutoff_at = ch.previous_cutoff_at
+        and w.cutoff_at = ch.cutoff_at
 )
 {%- endif %}
 
 select *, {{ batch_seq_now() }} as built_through_batch_seq
 from computed
 {%- if incremental %}
-union all
+union all by name
 select *, {{ batch_seq_now() }} as built_through_batch_seq
-from carried
+from markers
 {%- endif %}
 {%- endmacro %}
 

@@ -1,7 +1,8 @@
 {{ config(materialized='incremental', incremental_strategy='append',
           pre_hook=["{{ clear_when_scoped() }}",
                     "{{ windows_delete_stale([('storage', 'usage_samples')]) }}"],
-          post_hook="{{ windows_delete_moved() }}") }}
+          post_hook=["{{ windows_carry_moved(['account_id', 'context', 'resource']) }}",
+                     "{{ windows_delete_moved(marker_column='record_id') }}"]) }}
 -- depends_on: {{ ref('int_raw_batches') }}
 -- Gauge samples (SPEC 4.3) per (usage_period, known_period): among the deduplicated samples
 -- known at the cutoff, sample i of a series (account_id, context, resource) holds its value on
@@ -179,4 +180,4 @@ computed as (
     inner join window_evaluations as w
         on w.evaluation_id = c.evaluation_id
 )
-{{ windows_final_select('changed_series', ['account_id', 'context', 'resource'], incremental) }}
+{{ windows_final_select('changed_series', ['account_id', 'context', 'resource'], 'record_id', incremental) }}

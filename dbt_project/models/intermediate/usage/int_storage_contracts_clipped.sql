@@ -1,7 +1,8 @@
 {{ config(materialized='incremental', incremental_strategy='append',
           pre_hook=["{{ clear_when_scoped() }}",
                     "{{ windows_delete_stale([('storage_network', 'contracts'), ('storage_network', 'audits')]) }}"],
-          post_hook="{{ windows_delete_moved() }}") }}
+          post_hook=["{{ windows_carry_moved(['contract_id']) }}",
+                     "{{ windows_delete_moved(marker_column='record_id') }}"]) }}
 -- depends_on: {{ ref('int_raw_batches') }}
 -- Contract storage (SPEC 4.3) per (contract, usage_period, known_period): the contract version
 -- known at the cutoff (latest valid version with updated_at < cutoff) counts on
@@ -206,4 +207,4 @@ computed as (
         {{ windows_bytes_times_micros('c.data_size_bytes', 'c.overlap_micros_bigint') }} as byte_seconds
     from evaluated as c
 )
-{{ windows_final_select('changed_contracts', ['contract_id'], incremental) }}
+{{ windows_final_select('changed_contracts', ['contract_id'], 'record_id', incremental) }}
