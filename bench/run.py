@@ -9,7 +9,8 @@ Steps (each measured as its own subprocess: wall seconds + peak RSS, see bench/m
   full_build    dbt build (every model, seed and test; fresh copy of raw)
   reference     bench/reference.sql: hand-written DuckDB totals of period Q (invoices + payouts)
   pandas        bench/pandas_impl.py: the same totals in pandas (--skip-pandas to leave out)
-  append_day    one day of new documents (incl. late ones) appended to raw
+  prepare_day   one day of new documents (incl. late ones) staged as the extractor stages a read (not timed)
+  append_day    the extractor's write step lands that day in raw (timed: extraction-to-raw)
   daily_build   incremental dbt build after the append (as_of moved one day on), all tests
 The reference and pandas totals are checked against fct_invoices / fct_payouts to the cent (and
 to the micro-dollar for payouts); any difference fails the run (exit 1) after the results are
@@ -85,66 +86,70 @@ def run_reference(warehouse: str, out_dir: str, plan_vars: dict) -> None:
 
 
 # ------------------------------------------------------------------------------------ daily append
-_SHIFT_FIELDS = {
-    "compute__usage_events": (["occurred_at", "recorded_at"], ["_id", "event_id"]),
-    "storage__usage_samples": (["observed_at", "recorded_at"], ["_id"]),
-    "storage_network__transfer_reports": (["started_at", "completed_at", "recorded_at"], ["_id", "transfer_id"]),
-    "storage_network__audits": (["audited_at", "recorded_at"], ["_id"]),
-    "storage_network__contracts": (["updated_at"], []),  # new versions of contracts touched that day
-}
+def prepare_day(day_dir: str, size: str, day: int = 1) -> dict:
+    """Subprocess body of `prepare_day`: the day's documents, staged as an extraction stages them.
 
+    Not part of the daily cycle: in production these documents already sit in MongoDB. Day ``day``
+    of the generator's increment (fresh, late, duplicate and dirty documents, and new contract
+    versions) is rendered per collection to ``rows.parquet`` in the extractor's Arrow schema
+    (what pymongoarrow reads) and ``misfits.parquet`` (the misfits' canonical documents, what the
+    extractor re-fetches), so `append_day` times the extractor's own write step. Returns rows per
+    raw table."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-def append_day(warehouse: str, as_of: str, day: int = 1) -> dict:
-    """Subprocess body of `append_day`: one day of new documents into raw.
+    from bench.sizes import plan as size_plan
+    from extract import generate as g
+    from extract.extraction import arrow_schema
+    from extract.schemas import COLLECTIONS, raw_table_name
 
-    Uses the generator's raw increment writer when it has one; otherwise replays the raw rows that
-    became known during the last day before ``as_of`` one day later (new ids; every timestamp field
-    +1 day; late documents therefore stay late), which keeps the real mix of fresh, late, duplicate
-    and dirty documents. Returns rows appended per raw table.
-    """
-    import duckdb
-    try:
-        from extract import generate as g
-    except ImportError:  # pragma: no cover
-        g = None
-    writer = getattr(g, "write_increment_to_duckdb", None) if g else None
-    if writer is not None and os.environ.get("ABACUS_BENCH_APPEND", "generator") == "generator":
-        from bench.sizes import plan as size_plan
-        spec = size_plan(os.environ["ABACUS_BENCH_SIZE"]).spec
-        counts = writer(spec, warehouse, day=day)
-        return {f"{s}__{c}": n for (s, c), n in counts.items()}
-    con = duckdb.connect(warehouse)
-    con.execute("SET TimeZone = 'UTC'")
+    inc = g.generate_increment(size_plan(size).spec, day)
+    out = Path(day_dir)
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
     counts = {}
-    hi = dt.datetime.fromisoformat(as_of)
-    lo = hi - dt.timedelta(days=1)
-    tag = f"-d{day}"
-    for table, (times, ids) in _SHIFT_FIELDS.items():
-        cols = [r[0] for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema='raw' AND table_name=? ORDER BY ordinal_position",
-            [table]).fetchall()]
-        sel = []
-        for c in cols:
-            q = f'"{c}"'
-            if c in times:
-                sel.append(f"coalesce(strftime(timezone('UTC', try_cast(nullif(trim({q}), '') AS TIMESTAMPTZ)) + INTERVAL 1 DAY, "
-                           f"'%Y-%m-%dT%H:%M:%S.%gZ'), {q}) AS {q}")
-            elif c in ids:
-                sel.append(f"{q} || '{tag}' AS {q}")
-            elif c == "_knowledge_at":
-                sel.append(f"{q} + INTERVAL 1 DAY AS {q}")
-            elif c == "_batch_id":
-                sel.append(f"'bench-day{day}' AS {q}")
-            elif c == "_extracted_at":
-                sel.append(f"TIMESTAMP '{(hi + dt.timedelta(days=1)).isoformat(sep=' ')}' AS {q}")
-            else:
-                sel.append(q)
-        n = con.execute(
-            f'INSERT INTO raw."{table}" SELECT {", ".join(sel)} FROM raw."{table}" '
-            f"WHERE _knowledge_at >= ? AND _knowledge_at < ? AND coalesce(_batch_id, '') NOT LIKE 'bench-day%'",
-            [lo, hi]).fetchone()[0]
-        counts[table] = int(n)
-    con.close()
+    for src, coll in sorted(set(inc.inserts) | set(inc.replacements)):
+        rows = [g.raw_row(d, coll) for d in inc.inserts.get((src, coll), []) + inc.replacements.get((src, coll), [])]
+        schema = arrow_schema(COLLECTIONS[coll]).to_arrow()
+        table_dir = out / raw_table_name(src, coll)
+        table_dir.mkdir()
+        pq.write_table(pa.Table.from_pylist([{c: r[c] for c in schema.names} for r in rows], schema=schema),
+                       table_dir / "rows.parquet")
+        misfits = [r for r in rows if r["_raw_document"] is not None]
+        pq.write_table(pa.table({"_id": pa.array([r["_id"] for r in misfits], pa.string()),
+                                 "_knowledge_at": pa.array([r["_knowledge_at"] for r in misfits], pa.timestamp("ms")),
+                                 "raw_document": pa.array([r["_raw_document"] for r in misfits], pa.string())}),
+                       table_dir / "misfits.parquet")
+        counts[raw_table_name(src, coll)] = len(rows)
+    lo, hi = (t.replace(tzinfo=None) for t in inc.window)
+    (out / "day.json").write_text(json.dumps({"day": day, "window": [lo.isoformat(), hi.isoformat()],
+                                              "collections": [list(k) for k in sorted(set(inc.inserts) | set(inc.replacements))]}))
+    return counts
+
+
+def append_day(warehouse: str, day_dir: str) -> dict:
+    """Subprocess body of `append_day` (timed): the extractor's write step
+    (``extract.extraction.land_staged``: one transaction per collection under the writer lock,
+    skipping rows raw already holds, recording the run) for each collection `prepare_day` staged.
+    The MongoDB read before it is not part of this step (see RESULTS.md). Returns rows inserted
+    per raw table."""
+    import pyarrow.parquet as pq
+
+    from extract.config import load_config
+    from extract.extraction import land_staged
+    from extract.schemas import raw_table_name
+
+    cfg = load_config(require_env=False)
+    meta = json.loads((Path(day_dir) / "day.json").read_text())
+    lo, hi = (dt.datetime.fromisoformat(t) for t in meta["window"])
+    counts = {}
+    for src, coll in meta["collections"]:
+        table_dir = Path(day_dir) / raw_table_name(src, coll)
+        rows = pq.read_metadata(table_dir / "rows.parquet").num_rows
+        counts[raw_table_name(src, coll)] = land_staged(
+            cfg, src, coll, table_dir / "rows.parquet", pq.read_table(table_dir / "misfits.parquet"),
+            warehouse=warehouse, rows_read=rows, batch_id=f"bench-day{meta['day']}-{src}-{coll}",
+            now=hi, window=(lo, hi), started=hi)
     return counts
 
 
@@ -263,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "_reference":  # internal: the measured reference subprocess
         run_reference(argv[1], argv[2], json.loads(argv[3]))
+        return 0
+    if argv and argv[0] == "_prepare_day":  # internal: staging the day's documents (not timed)
+        print(json.dumps(prepare_day(argv[1], argv[2])))
         return 0
     if argv and argv[0] == "_append":  # internal: the measured append subprocess
         print(json.dumps(append_day(argv[1], argv[2])))
@@ -385,7 +393,9 @@ def main(argv: list[str] | None = None) -> int:
     # 4. daily cycle: append one day to the built warehouse, then dbt build again
     if not a.skip_daily:
         next_as_of = (pl.as_of + dt.timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
-        step("append_day", [_py(), "-m", "bench.run", "_append", str(wh), pl.as_of.strftime("%Y-%m-%d %H:%M:%S")])
+        day_dir = work / "day-1"
+        step("prepare_day", [_py(), "-m", "bench.run", "_prepare_day", str(day_dir), pl.size])
+        step("append_day", [_py(), "-m", "bench.run", "_append", str(wh), str(day_dir)])
         # the daily run as Dagster's schedule does it: unscoped, incremental (models take in only
         # the new raw batches; closed windows/periods are kept), every data test
         daily_vars = json.dumps({**pl.dbt_vars, "as_of": next_as_of})

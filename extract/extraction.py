@@ -287,14 +287,9 @@ def extract_collection(cfg: Config, source: str | SourceConfig, collection: str,
             _fail(cfg, warehouse, where, src.name, collection, start, end, batch_id, started, exc, uri)
 
         try:
-            if isinstance(warehouse, duckdb.DuckDBPyConnection):
-                inserted = _load(warehouse, cfg, src.name, spec, staged, raw_docs, batch_id, now,
-                                 start, end, started)
-            else:
-                with warehouse_writer(warehouse) as con:
-                    con.execute(f"SET memory_limit = '{cfg.duckdb_memory_limit}'")
-                    inserted = _load(con, cfg, src.name, spec, staged, raw_docs, batch_id, now,
-                                     start, end, started)
+            inserted = land_staged(cfg, src.name, collection, staged.path, raw_docs,
+                                   warehouse=warehouse, rows_read=staged.rows, batch_id=batch_id,
+                                   now=now, window=(start, end), started=started)
         except Exception as exc:  # noqa: BLE001
             _fail(cfg, warehouse, where, src.name, collection, start, end, batch_id, started, exc, uri)
 
@@ -306,8 +301,26 @@ def extract_collection(cfg: Config, source: str | SourceConfig, collection: str,
     return result
 
 
+def land_staged(cfg: Config, source: str, collection: str, rows_parquet: str | os.PathLike,
+                raw_docs: pa.Table, *, warehouse: str | os.PathLike | duckdb.DuckDBPyConnection,
+                rows_read: int, batch_id: str, now: dt.datetime,
+                window: tuple[dt.datetime, dt.datetime], started: dt.datetime) -> int:
+    """Step 3 of an extraction: append one staged read (``rows_parquet`` in :func:`arrow_schema`'s
+    layout, ``raw_docs`` = the misfits' canonical documents) to raw in one transaction under the
+    writer lock, and record the run. Returns the rows inserted (re-read rows are skipped)."""
+    spec = COLLECTIONS[collection]
+    start, end = window
+    if isinstance(warehouse, duckdb.DuckDBPyConnection):
+        return _load(warehouse, cfg, source, spec, Path(rows_parquet), rows_read, raw_docs, batch_id,
+                     now, start, end, started)
+    with warehouse_writer(warehouse) as con:
+        con.execute(f"SET memory_limit = '{cfg.duckdb_memory_limit}'")
+        return _load(con, cfg, source, spec, Path(rows_parquet), rows_read, raw_docs, batch_id,
+                     now, start, end, started)
+
+
 def _load(con: duckdb.DuckDBPyConnection, cfg: Config, source: str, spec: CollectionSpec,
-          staged: _Staged, raw_docs: pa.Table, batch_id: str, now: dt.datetime,
+          rows_parquet: Path, rows_read: int, raw_docs: pa.Table, batch_id: str, now: dt.datetime,
           start: dt.datetime, end: dt.datetime, started: dt.datetime) -> int:
     ensure_raw_schema(con, cfg)
     table = f'raw."{raw_table_name(source, spec.name)}"'
@@ -333,11 +346,11 @@ def _load(con: duckdb.DuckDBPyConnection, cfg: Config, source: str, spec: Collec
                            OR (s._knowledge_at IS NULL AND r._knowledge_at IS NULL
                                AND r._raw_document IS NOT DISTINCT FROM d.raw_document)))
                 """,
-                [source, spec.name, batch_id, now, str(staged.path)],
+                [source, spec.name, batch_id, now, str(rows_parquet)],
             ).fetchone()[0]
             record_run(con, batch_id=batch_id, source=source, collection=spec.name,
                        window_start=start, window_end=end, status="success", error=None,
-                       rows_read=staged.rows, rows_inserted=inserted, started_at=started,
+                       rows_read=rows_read, rows_inserted=inserted, started_at=started,
                        finished_at=dt.datetime.now(dt.timezone.utc))
             con.execute("COMMIT")
         except BaseException:

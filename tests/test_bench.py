@@ -67,3 +67,38 @@ def test_run_measured_kills_a_step_at_its_time_limit(tmp_path):
     assert m.timed_out and m.returncode == -9 and 0.5 <= m.seconds < 10
     ok = run_measured("quick", ["true"], timeout_s=30)
     assert not ok.timed_out and ok.returncode == 0
+
+
+def test_append_day_lands_the_staged_day_through_the_extractor_write_step(tmp_path):
+    """append_day (the timed step) lands exactly what prepare_day staged, as the extractor writes
+    it: one batch per collection, misfits with their raw document, and a re-run adds nothing."""
+    import duckdb
+
+    from bench.sizes import plan
+    from extract.generate import generate_increment, raw_row, write_raw_to_duckdb
+
+    wh = tmp_path / "wh.duckdb"
+    spec = plan("TINY").spec
+    write_raw_to_duckdb(spec, str(wh))
+    staged = run.prepare_day(str(tmp_path / "day-1"), "TINY")
+    inc = generate_increment(spec, 1)
+    expected = {f"{s}__{c}": len(inc.inserts.get((s, c), [])) + len(inc.replacements.get((s, c), []))
+                for s, c in set(inc.inserts) | set(inc.replacements)}
+    assert staged == expected and sum(expected.values()) > 0
+
+    assert run.append_day(str(wh), str(tmp_path / "day-1")) == expected
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        for table, n in expected.items():
+            got = con.execute(f"SELECT count(*), count(_raw_document) FROM raw.{table} "
+                              "WHERE _batch_id LIKE 'bench-day1-%'").fetchone()
+            docs = inc.inserts.get(tuple(table.split("__")), []) + inc.replacements.get(tuple(table.split("__")), [])
+            misfits = sum(1 for d in docs if raw_row(d, table.split("__")[1])["_raw_document"] is not None)
+            assert got == (n, misfits), table
+        runs = con.execute("SELECT count(*), sum(rows_inserted) FROM raw._extract_runs "
+                           "WHERE batch_id LIKE 'bench-day1-%' AND status = 'success'").fetchone()
+    finally:
+        con.close()
+    assert runs == (len(expected), sum(expected.values()))
+    # the extractor's write step is idempotent: the same staged day again inserts nothing
+    assert run.append_day(str(wh), str(tmp_path / "day-1")) == {t: 0 for t in expected}
