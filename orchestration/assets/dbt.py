@@ -104,7 +104,9 @@ def _build_dbt_assets():
         # The profile reads the warehouse path from the environment of the dbt subprocess.
         os.environ["ABACUS_WAREHOUSE"] = str(path)
         with warehouse_lock(path):
-            invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context)
+            # Unit tests (fixtures, not data) run in CI (tests/test_dbt_unit.py), not in production.
+            invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test",
+                                  "--vars", json.dumps(dbt_vars)], context=context)
             try:
                 yield from invocation.stream()
             finally:
