@@ -264,7 +264,7 @@ def machine() -> dict:
     return {"nproc": os.cpu_count(), "memory_gb": mem, "platform": platform.platform(),
             "python": platform.python_version(), "duckdb": ver("duckdb"), "pandas": ver("pandas"),
             "dbt_core": dbt_v, "duckdb_settings": duckdb_settings(),
-            "dbt_threads": int(os.environ.get("ABACUS_DBT_THREADS", "2"))}
+            "dbt_threads": int(os.environ.get("ABACUS_DBT_THREADS", "1"))}
 
 
 def main(argv: list[str] | None = None) -> int:
