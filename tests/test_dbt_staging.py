@@ -304,30 +304,30 @@ def test_dim_resources(built):
 
 def test_raw_batches_check_the_staging_grain_once_per_batch(tmp_path):
     """A batch holding two rows with the same (record_id, knowledge_at, batch_id) fails the grain
-    check when it is logged, and keeps failing in later incremental runs (it stays in the log)
-    without raw being scanned again; a clean later batch adds no failure of its own."""
+    check (int_raw_batches_checked) once logged, and keeps failing in later incremental runs
+    without being scanned again; a clean later batch adds no failure of its own."""
     wh = tmp_path / "wh.duckdb"
     con = duckdb.connect(str(wh))
     create_raw_tables(con)
     insert_raw(con, "compute", "usage_events", [_ev("d1"), _ev("d1"), _ev("d2")])
     con.close()
-    select = ["int_raw_batches", "--indirect-selection", "cautious"]
+    select = ["int_raw_batches", "int_raw_batches_checked", "--indirect-selection", "cautious"]
 
     def grain_test(res):
         return [(r.node.name, str(r.status), r.failures) for r in res.result
-                if r.node.name.startswith("accepted_values_int_raw_batches_duplicate_rows")]
+                if r.node.name.startswith("accepted_values_int_raw_batches_checked_duplicate_rows")]
 
     first = run_dbt(["build", "--select", *select], wh, vars={"as_of": AS_OF}, target_dir=tmp_path / "t")
     assert [(s, f) for _, s, f in grain_test(first)] == [("fail", 1)]
     con = duckdb.connect(str(wh))
-    assert _q(con, "select batch_id, row_count, duplicate_rows from intermediate.int_raw_batches "
-                   "where collection_name = 'usage_events'") == [("test-batch", 3, 1)]
+    assert _q(con, "select batch_id, duplicate_rows from intermediate.int_raw_batches_checked "
+                   "where collection_name = 'usage_events'") == [("test-batch", 1)]
     insert_raw(con, "compute", "usage_events", [_ev("d3", _batch_id="batch-2")])
     con.close()
     second = run_dbt(["build", "--select", *select], wh, vars={"as_of": AS_OF}, target_dir=tmp_path / "t")
     assert [(s, f) for _, s, f in grain_test(second)] == [("fail", 1)]
     con = duckdb.connect(str(wh))
-    assert _q(con, "select batch_id, row_count, duplicate_rows from intermediate.int_raw_batches "
+    assert _q(con, "select batch_id, duplicate_rows from intermediate.int_raw_batches_checked "
                    "where collection_name = 'usage_events' order by batch_seq") == [
-        ("test-batch", 3, 1), ("batch-2", 1, 0)]
+        ("test-batch", 1), ("batch-2", 0)]
     con.close()

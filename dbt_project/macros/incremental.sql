@@ -24,11 +24,8 @@
 {%- endmacro %}
 
 {#- SQL: rows per (source_name, collection_name, batch_id) of every raw table, with the batch's
-    first extraction time and knowledge-time range. unlogged_in (a relation: the change log):
-    only the batches it does not hold yet. duplicates: also duplicate_rows = rows repeating
-    another row's staging key (record_id, knowledge_at, batch_id; rows with a knowledge time),
-    the grain of every staging model. -#}
-{% macro raw_batch_counts(unlogged_in=none, duplicates=false) -%}
+    first extraction time and knowledge-time range. -#}
+{% macro raw_batch_counts() -%}
     {%- for src, coll in raw_source_tables() %}
     select
         '{{ src }}' as source_name,
@@ -38,17 +35,7 @@
         min(_knowledge_at) as min_knowledge_at,
         max(_knowledge_at) as max_knowledge_at,
         count(*) as row_count
-        {%- if duplicates %},
-        count(_knowledge_at) - count(distinct (_id, _knowledge_at, _batch_id)) filter (where _knowledge_at is not null)
-            as duplicate_rows
-        {%- endif %}
     from {{ source(src, coll) }}
-    {%- if unlogged_in is not none %}
-    where coalesce(_batch_id, '') not in (
-        select batch_id from {{ unlogged_in }}
-        where source_name = '{{ src }}' and collection_name = '{{ coll }}'
-    )
-    {%- endif %}
     group by coalesce(_batch_id, '')
     {{ 'union all' if not loop.last }}
     {%- endfor %}
