@@ -30,7 +30,8 @@ class CliError(Exception):
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    from orchestration.partitions import utc_now
+    return utc_now()
 
 
 def _err(msg: str) -> None:

@@ -49,6 +49,15 @@ def parse_day(day: str) -> dt.datetime:
         raise ValueError(f"day {day!r} is not a valid calendar date") from None
 
 
+def utc_now(environ: Mapping[str, str] | None = None) -> dt.datetime:
+    """The orchestration's clock: now (UTC), or the ISO time in ``ABACUS_NOW`` when set (tests and
+    rehearsals pin what the sensor and the CLI gate see as now)."""
+    pinned = (os.environ if environ is None else environ).get("ABACUS_NOW")
+    if pinned:
+        return as_utc(dt.datetime.fromisoformat(pinned))
+    return dt.datetime.now(dt.timezone.utc)
+
+
 def as_utc(ts: dt.datetime) -> dt.datetime:
     """Aware UTC; a naive timestamp is taken to be UTC already."""
     if not isinstance(ts, dt.datetime):

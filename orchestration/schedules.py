@@ -32,7 +32,7 @@ from extract.config import load_config
 from orchestration.assets.dbt import abacus_dbt
 from orchestration.assets.extraction import EXTRACT_MODE_TAG, MODE_NEW
 from orchestration.assets.reports import period_report, published_warehouse
-from orchestration.partitions import closed_periods, partitions_start, periods_to_request
+from orchestration.partitions import closed_periods, partitions_start, periods_to_request, utc_now
 
 WAREHOUSE_TAG = {"abacus/warehouse": "writer"}
 
@@ -60,7 +60,7 @@ def make_schedules_and_sensors(extract_job, period_job):
             default_status=DefaultSensorStatus.STOPPED)
     def period_close(context: SensorEvaluationContext):
         cfg = load_config(require_env=False)
-        now = dt.datetime.now(dt.timezone.utc)
+        now = utc_now()
         first = partitions_start()
         finals: set[str] = set()
         candidates = closed_periods(first[:7], cfg.grace_hours, now)[-2:]

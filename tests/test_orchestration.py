@@ -241,15 +241,21 @@ def test_rebuild_of_closed_period_gives_same_hash(built, capsys):
 
 # ------------------------------------------------------------------------------- automation
 
-def test_period_close_sensor_and_daily_schedule(built):
+# What the sensor and the CLI gate see as now (orchestration.partitions.utc_now), pinned where a
+# test's expectations depend on which periods have closed: the real date moves on.
+NOW = dt.datetime(2026, 11, 21, 0, 15, tzinfo=UTC)
+
+
+def test_period_close_sensor_and_daily_schedule(built, monkeypatch):
     from dagster import build_schedule_context, build_sensor_context
+    monkeypatch.setenv("ABACUS_NOW", NOW.isoformat())
     sensor = built.defs.resolve_sensor_def("period_close")
     requests = sensor(build_sensor_context(instance=built.instance, definitions=built.defs))
     # 2026-10 has a final report in this instance; 2026-09 (also closed) has none yet
     assert [r.partition_key for r in requests] == ["2026-09"]
     assert requests[0].run_key.startswith("final-2026-09-")
     schedule = built.defs.resolve_schedule_def("daily_extraction")
-    ctx = build_schedule_context(scheduled_execution_time=dt.datetime(2026, 11, 21, 0, 15, tzinfo=UTC),
+    ctx = build_schedule_context(scheduled_execution_time=NOW,
                                  repository_def=built.defs.get_repository_def())
     request = schedule.evaluate_tick(ctx).run_requests[0]
     assert request.partition_key == "2026-11-20"
@@ -262,12 +268,16 @@ def test_gate_refuses_open_period_and_names_lagging_sources(built, capsys):
     from orchestration import cli
     assert cli.main(["report", "build", "--period", "2026-13"]) == 2
     assert "not a calendar month" in capsys.readouterr().err
-    # the current period has not closed: refused unless --draft, every source lags its close
-    assert cli.main(["report", "build", "--period", "2026-11"]) == 3
+    # the current period (of the real clock: the fixture's extraction ran up to real now) has not
+    # closed: refused unless --draft, and every source lags its close
+    from orchestration.partitions import period_bounds, period_of
+    current = period_of(dt.datetime.now(UTC))
+    close = (period_bounds(current)[1] + dt.timedelta(hours=built.cfg.grace_hours)).strftime("%Y-%m-%dT%H:%MZ")
+    assert cli.main(["report", "build", "--period", current]) == 3
     err = capsys.readouterr().err
-    assert "period 2026-11 cannot be built: it closes at 2026-12-04T00:00Z" in err
+    assert f"period {current} cannot be built: it closes at {close}" in err
     for s in ("storage_network", "compute", "storage"):
-        assert f"{s}: not extracted past close 2026-12-04T00:00Z" in err
+        assert f"{s}: not extracted past close {close}" in err
 
 
 def test_gate_lagging_source_in_state(tmp_path):

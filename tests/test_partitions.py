@@ -161,3 +161,12 @@ def test_canonical_text_and_hash_ignore_order_and_run_metadata():
     assert lines_sha256(a, cols) == lines_sha256(b, cols)
     assert lines_sha256(a, cols) != lines_sha256([("a", D("2.41"), None), ("b", D("1.00"), None)], cols)
     assert lines_sha256([], cols) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+def test_utc_now_is_pinned_by_abacus_now():
+    import datetime as dt
+
+    from orchestration.partitions import utc_now
+    assert utc_now({"ABACUS_NOW": "2026-11-21T00:15:00+00:00"}) == dt.datetime(2026, 11, 21, 0, 15, tzinfo=dt.timezone.utc)
+    assert utc_now({"ABACUS_NOW": "2026-11-21 00:15:00"}) == dt.datetime(2026, 11, 21, 0, 15, tzinfo=dt.timezone.utc)
+    assert abs((utc_now({}) - dt.datetime.now(dt.timezone.utc)).total_seconds()) < 5
