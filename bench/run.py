@@ -35,6 +35,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from bench.measure import Measurement, StepFailed, run_measured
+# full_build and daily_build run as production does: every model and data test, no unit tests
+from orchestration.partitions import PRODUCTION_BUILD_FLAGS
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
@@ -45,9 +47,6 @@ RAW_TABLES = [
     "compute__accounts", "storage__usage_samples", "storage__accounts",
 ]
 GEN_STAMP_VERSION = 1
-# full_build and daily_build run as production does (orchestration/assets/dbt.py): every model and
-# data test; dbt unit tests are fixtures that CI runs (tests/test_dbt_unit.py)
-PRODUCTION_BUILD = ["--exclude-resource-type", "unit_test"]
 
 
 def _py() -> str:
@@ -110,8 +109,9 @@ def prepare_day(day_dir: str, size: str, day: int = 1) -> dict:
     out = Path(day_dir)
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
+    collections = sorted(set(inc.inserts) | set(inc.replacements))
     counts = {}
-    for src, coll in sorted(set(inc.inserts) | set(inc.replacements)):
+    for src, coll in collections:
         rows = [g.raw_row(d, coll) for d in inc.inserts.get((src, coll), []) + inc.replacements.get((src, coll), [])]
         schema = arrow_schema(COLLECTIONS[coll]).to_arrow()
         table_dir = out / raw_table_name(src, coll)
@@ -126,7 +126,7 @@ def prepare_day(day_dir: str, size: str, day: int = 1) -> dict:
         counts[raw_table_name(src, coll)] = len(rows)
     lo, hi = (t.replace(tzinfo=None) for t in inc.window)
     (out / "day.json").write_text(json.dumps({"day": day, "window": [lo.isoformat(), hi.isoformat()],
-                                              "collections": [list(k) for k in sorted(set(inc.inserts) | set(inc.replacements))]}))
+                                              "collections": [list(k) for k in collections]}))
     return counts
 
 
@@ -360,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
          env=dbt_env)
     fresh()
     try:
-        step("full_build", [_dbt(), "build", *PRODUCTION_BUILD, "--vars", vars_json], env=dbt_env)
+        step("full_build", [_dbt(), "build", *PRODUCTION_BUILD_FLAGS, "--vars", vars_json], env=dbt_env)
     except StepFailed as exc:  # failing data tests are a finding, not a reason to stop measuring
         steps["full_build"] = exc.measurement
         failures.append(f"full_build: dbt build exited {exc.measurement.returncode} (tests failing?), log {exc.measurement.log}")
@@ -403,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         # the new raw batches; closed windows/periods are kept), every data test
         daily_vars = json.dumps({**pl.dbt_vars, "as_of": next_as_of})
         try:
-            step("daily_build", [_dbt(), "build", *PRODUCTION_BUILD, "--vars", daily_vars], env=dbt_env)
+            step("daily_build", [_dbt(), "build", *PRODUCTION_BUILD_FLAGS, "--vars", daily_vars], env=dbt_env)
         except StepFailed as exc:
             steps["daily_build"] = exc.measurement
             failures.append(f"daily_build: dbt build exited {exc.measurement.returncode}, log {exc.measurement.log}")

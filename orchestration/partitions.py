@@ -49,6 +49,11 @@ def parse_day(day: str) -> dt.datetime:
         raise ValueError(f"day {day!r} is not a valid calendar date") from None
 
 
+# Flags of every production `dbt build` (Dagster's, and the benchmark's full and daily builds):
+# dbt unit tests test SQL on fixtures and run in CI (tests/test_dbt_unit.py), not on the data.
+PRODUCTION_BUILD_FLAGS = ("--exclude-resource-type", "unit_test")
+
+
 def utc_now(environ: Mapping[str, str] | None = None) -> dt.datetime:
     """The orchestration's clock: now (UTC), or the ISO time in ``ABACUS_NOW`` when set (tests and
     rehearsals pin what the sensor and the CLI gate see as now)."""

@@ -27,7 +27,7 @@ from dagster import (
 )
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from orchestration.partitions import dbt_vars_for_period, partitions_start
+from orchestration.partitions import PRODUCTION_BUILD_FLAGS, dbt_vars_for_period, partitions_start
 from orchestration.resources import DBT_PROJECT, AbacusConfig, Warehouse
 
 WRITER_POOL = "duckdb_writer"
@@ -104,9 +104,8 @@ def _build_dbt_assets():
         # The profile reads the warehouse path from the environment of the dbt subprocess.
         os.environ["ABACUS_WAREHOUSE"] = str(path)
         with warehouse_lock(path):
-            # Unit tests (fixtures, not data) run in CI (tests/test_dbt_unit.py), not in production.
-            invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test",
-                                  "--vars", json.dumps(dbt_vars)], context=context)
+            invocation = dbt.cli(["build", *PRODUCTION_BUILD_FLAGS, "--vars", json.dumps(dbt_vars)],
+                                 context=context)
             try:
                 yield from invocation.stream()
             finally:
