@@ -5,7 +5,7 @@ of transfers, new contract versions) plus back-dated duplicates (transfer report
 contract versions) that must win first-recorded-wins over the stored winners and new rejects,
 and as_of moves one day. The warehouse built incrementally is compared,
 table by table and row by row, with a --full-refresh build of the same raw data (every column
-except the build history: built_through_batch_seq, batch_seq). Then a period-scoped build followed by an
+except the build history: built_through_batch_seq, computed_batch_seq, batch_seq). Then a period-scoped build followed by an
 unscoped incremental one must again equal the full rebuild (scoped builds hold partial content).
 """
 from __future__ import annotations
@@ -21,9 +21,9 @@ from extract.generate import NetworkSpec, write_increment_to_duckdb, write_raw_t
 
 AS_OF = "2026-11-10 00:00:00"
 NEXT_AS_OF = "2026-11-11 00:00:00"
-# build history, not content: the stamp of incremental models and the change log's sequence
+# build history, not content: the stamps of incremental models and the change log's sequence
 # numbers (a full rebuild numbers all batches at once)
-BUILD_HISTORY_COLUMNS = {"built_through_batch_seq", "batch_seq"}
+BUILD_HISTORY_COLUMNS = {"built_through_batch_seq", "computed_batch_seq", "batch_seq"}
 SPEC = NetworkSpec.tiny(7, n_contracts=120, n_transfers=150, n_usage_events=300)
 
 
@@ -183,3 +183,22 @@ def test_scoped_build_then_incremental_equals_full_rebuild(built):
     _run(scoped, [], NEXT_AS_OF, period="2026-10")
     _run(scoped, [], NEXT_AS_OF)
     assert _differences(scoped, built["full"]) == {}
+
+
+def test_moved_chart_periods_recompute_only_changed_lines(built):
+    """The draft period's cutoff moves every day: its chart lines are carried unless changed.
+    Carried rows keep the stamp of the build that computed them (test_incremental_build_equals_
+    full_rebuild shows the carry is exact), recomputed lines carry the new one."""
+    con = duckdb.connect(str(_snapshot(built["inc"])), read_only=True)
+    try:
+        for chart in ("fct_usage_daily", "fct_usage_hourly"):
+            stamps = con.execute(f"""
+                select count(distinct (account_id, context, resource)) filter (where built_through_batch_seq < s.now),
+                       count(distinct (account_id, context, resource)) filter (where built_through_batch_seq = s.now),
+                       count(distinct cutoff_at)
+                from marts.{chart}, (select max(batch_seq) as now from intermediate.int_raw_batches) as s
+                where usage_period = '2026-11'""").fetchone()
+            carried, recomputed, cutoffs = stamps
+            assert carried > 0 and recomputed > 0 and cutoffs == 1, (chart, stamps)
+    finally:
+        con.close()

@@ -126,3 +126,22 @@
         {%- do return(relation) -%}
     {%- endif -%}
 {%- endmacro %}
+
+{#- Where dbt-duckdb stages an incremental run's rows before its strategy inserts them (overrides
+    the adapter's macro of the same name; called by its incremental materialization).
+    By default a TEMPORARY table: DuckDB keeps those in memory, uncompressed, so a large increment
+    (a chart period recomputed whole at L: ~90 M hourly rows) runs out of memory at the limit,
+    although the same rows written to a persistent table compress and spill. A model configured
+    with `incremental_stage: table` stages in a regular table beside its target instead; it is
+    created inside the run's transaction and dbt-duckdb drops it after the commit (as it does for
+    MotherDuck, where temporary tables do not exist). -#}
+{% macro duckdb__dispatch_temporary_relation(target_relation, batch_id='') %}
+    {%- if config.get('incremental_stage') == 'table' -%}
+        {%- set relation = target_relation.incorporate(
+                path={"identifier": target_relation.identifier ~ '__dbt_stage'}) -%}
+        {#- a stage left by a run that died before dbt-duckdb could drop it -#}
+        {%- do run_query('drop table if exists ' ~ relation) -%}
+        {%- do return({'relation': relation, 'temporary': false}) -%}
+    {%- endif -%}
+    {%- do return({'relation': make_temp_relation(target_relation), 'temporary': true}) -%}
+{% endmacro %}

@@ -17,11 +17,30 @@
     weights: base_quantity x 10^9, same down-scaling of huge weights, same tie order), with the
     per-line sums as grouped aggregates joined back by line_key.
 
-    Incremental per usage_period (macros/incremental.sql): a period's rows are computed as known
-    at its cutoff_at (stored on every row), so they stay valid while that cutoff is unchanged and
-    <= new_knowledge_since(). usage_chart_delete_stale (pre_hook) deletes the periods that can
-    have changed (cutoff moved, new knowledge before it) or that left the chart; the model then
-    computes every chart period that has no rows. -#}
+    Incremental per line (macros/incremental.sql, macros/usage/windows_incremental.sql): a
+    period's rows are computed as known at its cutoff_at (stored on every row).
+    usage_chart_delete_stale (pre_hook) deletes the periods that left the chart, whose cutoff
+    moved back, or whose unchanged cutoff lies after new knowledge; the model computes every
+    chart period without rows in full. A period whose cutoff moved forward (the draft period,
+    every day) is carried line by line: a line's buckets are a function of its quantity and of
+    its input rows, so only the lines in `changed_lines` are recomputed, each with a marker row
+    (base_quantity NULL); windows_carry_moved (post_hook) moves the other lines' rows to the new
+    cutoff and windows_delete_moved drops the recomputed lines' old rows and the markers.
+    A line is recomputed when (the carry is exact, argued per input):
+    - it appeared or disappeared, or its quantity differs from the sum (peak: max) of its stored
+      quantities;
+    - one of its input rows was computed after the chart was built: contract and gauge rows
+      (computed_batch_seq: a carry does not restamp it), settled transfers and usage events
+      (rewritten with their stamp);
+    - it has a counter known since the stored cutoff (also a zero-quantity one, which adds a
+      bucket of 0);
+    - counters and contracts (whose input rows can move to another line: a back-dated report
+      or event, a new contract version): its exact base quantity differs from the sum of its
+      stored base quantities. Removing a row of positive weight from a line lowers that sum
+      unless a row is added, which is caught above; a zero-weight row yields no bucket. Gauge
+      rows belong to their series, which is the line: a changed series is recomputed whole and
+      restamped (their fractional values are rounded per bucket, so their sums need not match
+      the line's exactly). -#}
 
 {#- SQL: the usage periods a chart keeps: all, or the latest `last_periods` (hourly charts). -#}
 {% macro usage_chart_periods(last_periods=none) -%}
@@ -32,23 +51,28 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- pre_hook of the charts: deletes the periods whose rows can have changed or that left the
-    chart. -#}
+{#- SQL: the chart's windows: each kept period's own window (known_period = usage_period). -#}
+{% macro usage_chart_windows(last_periods=none) -%}
+    select w.usage_period, w.cutoff_at, w.period_start
+    from {{ ref('int_usage_knowledge_windows') }} as w
+    where w.known_period = w.usage_period
+      and w.usage_period in ({{ usage_chart_periods(last_periods) }})
+{%- endmacro %}
+
+{#- pre_hook of the charts: deletes the periods to recompute in full (left the chart, cutoff
+    moved back, unchanged cutoff after new knowledge). Periods whose cutoff moved forward stay
+    for the per-line carry. -#}
 {% macro usage_chart_delete_stale(last_periods=none) -%}
     {%- if incremental_run() -%}
         delete from {{ this }}
         where usage_period in (
             select s.usage_period
-            from (select distinct usage_period, cutoff_at from {{ this }}) as s
-            left join (
-                select w.usage_period, w.cutoff_at
-                from {{ ref('int_usage_knowledge_windows') }} as w
-                where w.known_period = w.usage_period
-                  and w.usage_period in ({{ usage_chart_periods(last_periods) }})
-            ) as w
-                on w.usage_period = s.usage_period and w.cutoff_at = s.cutoff_at
+            from (select usage_period, max(cutoff_at) as cutoff_at from {{ this }} group by usage_period) as s
+            left join ({{ usage_chart_windows(last_periods) }}) as w
+                on w.usage_period = s.usage_period
             where w.usage_period is null
-               or s.cutoff_at > {{ new_knowledge_since() }}
+               or w.cutoff_at < s.cutoff_at
+               or (w.cutoff_at = s.cutoff_at and s.cutoff_at > {{ new_knowledge_since() }})
         )
     {%- else -%}
         select 1
@@ -57,40 +81,136 @@
 
 {% macro usage_chart(grain, bucket_col, bucket_type, last_periods=none) -%}
 {%- set bucket_micros = 86400000000 if grain == 'day' else 3600000000 -%}
-with computed_periods as (
-    {{ usage_chart_periods(last_periods) }}
-    {%- if incremental_run() %}
-    -- incremental: only the periods without rows (usage_chart_delete_stale removed those that
-    -- can have changed)
-    except
-    select usage_period from {{ this }}
-    {%- endif %}
+{%- set incremental = incremental_run() -%}
+with chart_windows as (
+    {{ usage_chart_windows(last_periods) }}
 ),
+
+{%- if incremental %}
+
+stored_periods as (
+    -- after usage_chart_delete_stale: periods valid as stored or moved forward
+    select usage_period, max(cutoff_at) as stored_cutoff_at
+    from {{ this }}
+    group by usage_period
+),
+
+windows as (
+    -- the periods to write: new ones in full (previous_cutoff_at NULL), moved ones per line
+    select w.*, s.stored_cutoff_at as previous_cutoff_at
+    from chart_windows as w
+    left join stored_periods as s
+        on s.usage_period = w.usage_period
+    where s.usage_period is null
+       or s.stored_cutoff_at < w.cutoff_at
+),
+{%- else %}
+
+windows as (
+    select *, CAST(NULL AS TIMESTAMP) as previous_cutoff_at from chart_windows
+),
+{%- endif %}
 
 resources as (
     select * from {{ ref('resources') }}
 ),
 
-windows as (
-    select usage_period, cutoff_at
-    from {{ ref('int_usage_knowledge_windows') }}
-    where known_period = usage_period
-      and usage_period in (select period from computed_periods)
+window_lines as (
+    select l.account_id, l.context, l.resource, l.usage_period, l.quantity, l.base_quantity,
+           w.cutoff_at, w.previous_cutoff_at
+    from {{ ref('int_account_usage_known') }} as l
+    inner join windows as w
+        on w.usage_period = l.usage_period
+    where l.known_period = l.usage_period
 ),
+
+{%- if incremental %}
+
+stored_lines as (
+    select t.account_id, t.context, t.resource, t.usage_period,
+           sum(t.base_quantity) as base_quantity,
+           case when r.aggregation = 'peak' then max(t.quantity) else sum(t.quantity) end as quantity
+    from {{ this }} as t
+    inner join resources as r
+        on r.resource = t.resource
+    where t.usage_period in (select usage_period from windows where previous_cutoff_at is not null)
+    group by t.account_id, t.context, t.resource, t.usage_period, r.aggregation
+),
+
+touched_lines as (
+    -- lines with an input row computed since the chart was built, or a counter known since
+    -- the stored cutoff
+    select c.account_id, c.context, 'network.storage' as resource, c.usage_period
+    from {{ ref('int_storage_contracts_clipped') }} as c
+    semi join windows as w
+        on w.usage_period = c.usage_period and w.previous_cutoff_at is not null
+    where c.known_period = c.usage_period
+      and c.computed_batch_seq > {{ built_through_batch_seq() }}
+    union
+    select g.account_id, g.context, g.resource, g.usage_period
+    from {{ ref('int_gauge_intervals_capped') }} as g
+    semi join windows as w
+        on w.usage_period = g.usage_period and w.previous_cutoff_at is not null
+    where g.known_period = g.usage_period
+      and g.computed_batch_seq > {{ built_through_batch_seq() }}
+    union
+    select t.account_id, t.context, t.resource, t.usage_period
+    from {{ ref('int_transfers_settled') }} as t
+    inner join windows as w
+        on w.usage_period = t.usage_period and w.previous_cutoff_at is not null
+    where t.built_through_batch_seq > {{ built_through_batch_seq() }}
+       or (t.known_at >= w.previous_cutoff_at and t.known_at < w.cutoff_at)
+    union
+    select e.account_id, e.context, e.resource, w.usage_period
+    from {{ ref('int_usage_events_deduplicated') }} as e
+    inner join windows as w
+        on w.usage_period = {{ usage_period_of('e.occurred_at') }} and w.previous_cutoff_at is not null
+    where (e.built_through_batch_seq > {{ built_through_batch_seq() }}
+           or (e.knowledge_at >= w.previous_cutoff_at and e.knowledge_at < w.cutoff_at))
+),
+
+changed_lines as (
+    -- per moved period: the lines to recompute (see the header); those no longer in the
+    -- period get only a marker
+    select
+        coalesce(n.account_id, s.account_id) as account_id,
+        coalesce(n.context, s.context) as context,
+        coalesce(n.resource, s.resource) as resource,
+        coalesce(n.usage_period, s.usage_period) as usage_period
+    from (select * from window_lines where previous_cutoff_at is not null) as n
+    full join stored_lines as s
+        on s.account_id = n.account_id and s.context = n.context
+        and s.resource = n.resource and s.usage_period = n.usage_period
+    left join resources as r
+        on r.resource = coalesce(n.resource, s.resource)
+    where n.account_id is null
+       or s.account_id is null
+       or n.quantity <> s.quantity
+       or ((r.kind = 'counter' or r.resource = 'network.storage') and n.base_quantity <> s.base_quantity)
+    union
+    select t.*
+    from touched_lines as t
+),
+{%- endif %}
 
 lines as (
     -- line_key: the integer key of everything below; units/sign: the line quantity as the
     -- allocated integer (largest_remainder's _lr_units / _lr_sign)
     select
-        l.account_id, l.context, l.resource, l.usage_period, w.cutoff_at,
+        l.account_id, l.context, l.resource, l.usage_period, l.cutoff_at,
         row_number() over () as line_key,
         abs(CAST(trunc(l.quantity) AS HUGEINT) * 1000000000000
             + CAST(trunc((l.quantity - trunc(l.quantity)) * 1000000000000) AS HUGEINT)) as units,
         case when l.quantity < 0 then -1 else 1 end as sign
-    from {{ ref('int_account_usage_known') }} as l
-    inner join windows as w
-        on w.usage_period = l.usage_period
-    where l.known_period = l.usage_period
+    from window_lines as l
+    {%- if incremental %}
+    where l.previous_cutoff_at is null
+       or exists (
+           select 1 from changed_lines as c
+           where c.account_id = l.account_id and c.context = l.context
+             and c.resource = l.resource and c.usage_period = l.usage_period
+       )
+    {%- endif %}
 ),
 
 intervals as (
@@ -318,10 +438,12 @@ peak_holds as (
     select account_id, context, resource, usage_period,
            epoch_us(held_start) as start_us, epoch_us(held_end) as end_us,
            CAST(value_base AS DECIMAL(38,9)) as rate
-    from {{ ref('int_gauge_intervals_capped') }}
-    where known_period = usage_period and holds_in_period
-      and resource = 'storage.files'
-      and usage_period in (select period from computed_periods)
+    from {{ ref('int_gauge_intervals_capped') }} as g
+    semi join lines as l
+        on l.account_id = g.account_id and l.context = g.context
+        and l.resource = g.resource and l.usage_period = g.usage_period
+    where g.known_period = g.usage_period and g.holds_in_period
+      and g.resource = 'storage.files'
 ),
 
 peak_buckets as (
@@ -346,6 +468,16 @@ all_buckets as (
     select * from summed_buckets
     union all
     select * from peak_buckets
+    {%- if incremental %}
+    union all
+    -- markers of the recomputed lines of moved periods (dropped by windows_delete_moved)
+    select c.account_id, c.context, c.resource, c.usage_period,
+           epoch_us(w.period_start) // {{ bucket_micros }} as bucket,
+           CAST(NULL AS DECIMAL(38,9)) as base_quantity, CAST(0 AS DECIMAL(38,12)) as quantity
+    from changed_lines as c
+    inner join windows as w
+        on w.usage_period = c.usage_period
+    {%- endif %}
 )
 
 select

@@ -1,7 +1,7 @@
 {{ config(materialized='incremental', incremental_strategy='append',
           pre_hook=["{{ clear_when_scoped() }}",
                     "{{ windows_delete_stale([('storage', 'usage_samples')]) }}"],
-          post_hook=["{{ windows_carry_moved(['account_id', 'context', 'resource']) }}",
+          post_hook=["{{ windows_carry_moved(['account_id', 'context', 'resource'], marker_column='record_id') }}",
                      "{{ windows_delete_moved(marker_column='record_id') }}"]) }}
 -- depends_on: {{ ref('int_raw_batches') }}
 -- Gauge samples (SPEC 4.3) per (usage_period, known_period): among the deduplicated samples

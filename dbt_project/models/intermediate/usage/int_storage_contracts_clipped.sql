@@ -1,7 +1,7 @@
 {{ config(materialized='incremental', incremental_strategy='append',
           pre_hook=["{{ clear_when_scoped() }}",
                     "{{ windows_delete_stale([('storage_network', 'contracts'), ('storage_network', 'audits')]) }}"],
-          post_hook=["{{ windows_carry_moved(['contract_id']) }}",
+          post_hook=["{{ windows_carry_moved(['contract_id'], marker_column='record_id') }}",
                      "{{ windows_delete_moved(marker_column='record_id') }}"]) }}
 -- depends_on: {{ ref('int_raw_batches') }}
 -- Contract storage (SPEC 4.3) per (contract, usage_period, known_period): the contract version
