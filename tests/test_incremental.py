@@ -4,8 +4,9 @@ A generated network is built, then a day of new documents arrives (fresh, late, 
 of transfers, new contract versions) plus back-dated duplicates (transfer reports, events,
 contract versions) that must win first-recorded-wins over the stored winners and new rejects,
 and as_of moves one day. The warehouse built incrementally is compared,
-table by table and row by row, with a --full-refresh build of the same raw data (every column
-except the build history: built_through_batch_seq, computed_batch_seq, batch_seq). Then a period-scoped build followed by an
+table by table (and view by view) and row by row, with a --full-refresh build of the same raw
+data (every column except the build history: built_through_batch_seq, computed_batch_seq,
+batch_seq). Then a period-scoped build followed by an
 unscoped incremental one must again equal the full rebuild (scoped builds hold partial content).
 """
 from __future__ import annotations
@@ -98,7 +99,8 @@ def _tables(path: Path) -> dict[str, list[str]]:
         con.close()
     out: dict[str, list[str]] = {}
     for t, c in rows:
-        if types.get(t) == "BASE TABLE" and c not in BUILD_HISTORY_COLUMNS:
+        # views too: the records_known views project stored tables and must read the same
+        if types.get(t) in ("BASE TABLE", "VIEW") and c not in BUILD_HISTORY_COLUMNS:
             out.setdefault(t, []).append(c)
     return out
 

@@ -27,7 +27,7 @@
 
 {#- collections: the (source_name, collection_name) pairs the model's records come from (none:
     every raw table). keep_moved=false (models that rewrite whole windows: the usage_known and
-    records_known models) also drops the windows whose cutoff moved, so only the windows valid
+    counter_records_known models) also drops the windows whose cutoff moved, so only the windows valid
     as they are remain: cutoff unchanged and <= the new knowledge. -#}
 {% macro windows_delete_stale(collections=none, keep_moved=true) -%}
     {%- if incremental_run() -%}
@@ -246,7 +246,7 @@ counter_buckets as (
      or {{ usage_ts }} >= (select min(period_start) from record_bounds where known_from = TIMESTAMP '-infinity'))
 {%- endmacro %}
 
-{#- CTEs `first_windows` and `record_bounds` of the records_known models (after
+{#- CTEs `first_windows` and `record_bounds` of the counter_records_known models (after
     windows_to_write()): per usage period and distinct cutoff, the earliest window with that
     cutoff ('latest' sorts after every 'YYYY-MM', so it is first only past the adjustment
     windows) and the previous distinct cutoff — a record known at t is first known in the
@@ -269,4 +269,26 @@ record_bounds as (
         on w.usage_period = f.usage_period
     group by f.usage_period
 )
+{%- endmacro %}
+
+{#- The end of a counter_records_known model after its counter CTEs (`ctes`: one row per record,
+    at its first window): the counters, plus one header row per window written
+    (is_window_header; record columns NULL). windows_to_write() reads the stored windows and
+    their cutoffs from {{ this }}, and many windows have no counter first known in them (e.g.
+    'latest' when it shares the draft window's cutoff; before, their state rows marked them
+    stored). Without a header such a window would look unstored and be rewritten every run:
+    still the same (no) rows, but its previous cutoff would pull record_bounds, the records'
+    prefilter, back to old knowledge. With it a window is kept exactly while it is valid. -#}
+{% macro records_counters_final_select(ctes) -%}
+select *, false as is_window_header, {{ batch_seq_now() }} as built_through_batch_seq
+from (
+    {%- for c in ctes %}
+    select * from {{ c }}
+    {{- '\n    union all' if not loop.last }}
+    {%- endfor %}
+)
+union all by name
+select usage_period, known_period, cutoff_at, true as is_window_header,
+       {{ batch_seq_now() }} as built_through_batch_seq
+from windows
 {%- endmacro %}
