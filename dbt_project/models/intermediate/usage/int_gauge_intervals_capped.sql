@@ -47,22 +47,37 @@ window_evaluations as (
         and e.previous_cutoff_at is not distinct from w.previous_cutoff_at
 ),
 
-samples as (
+series as (
+    -- an integer id per series, numbered over the distinct series (a dense_rank over the
+    -- samples sorted every sample by three text columns)
     select
         account_id,
         context,
         resource,
-        source_name,
-        collection_name,
-        record_id,
-        knowledge_at,
-        observed_at,
-        value_base,
-        batch_id,
-        trunc(value_base) as value_base_integer,
-        value_base - trunc(value_base) as value_base_fraction,
-        CAST(dense_rank() over (order by account_id, context, resource) AS INTEGER) as series_id
-    from {{ ref('int_usage_samples_deduplicated') }}
+        CAST(row_number() over (order by account_id, context, resource) AS INTEGER) as series_id
+    from (select distinct account_id, context, resource from {{ ref('int_usage_samples_deduplicated') }})
+),
+
+samples as (
+    select
+        d.account_id,
+        d.context,
+        d.resource,
+        d.source_name,
+        d.collection_name,
+        d.record_id,
+        d.knowledge_at,
+        d.observed_at,
+        d.value_base,
+        d.batch_id,
+        trunc(d.value_base) as value_base_integer,
+        d.value_base - trunc(d.value_base) as value_base_fraction,
+        se.series_id
+    from {{ ref('int_usage_samples_deduplicated') }} as d
+    inner join series as se
+        on se.account_id = d.account_id
+        and se.context = d.context
+        and se.resource = d.resource
 ),
 
 changed_series as (
