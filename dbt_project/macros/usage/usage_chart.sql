@@ -30,7 +30,7 @@
     - it appeared or disappeared, or its quantity differs from the sum (peak: max) of its stored
       quantities;
     - one of its input rows was computed after the chart was built: contract and gauge rows
-      (computed_batch_seq: a carry does not restamp it), settled transfers and usage events
+      (a carry moves cutoff_at only), settled transfers and usage events
       (rewritten with their stamp);
     - it has a counter known since the stored cutoff (also a zero-quantity one, which adds a
       bucket of 0);
@@ -145,27 +145,32 @@ touched_lines as (
     semi join windows as w
         on w.usage_period = c.usage_period and w.previous_cutoff_at is not null
     where c.known_period = c.usage_period
-      and c.computed_batch_seq > {{ built_through_batch_seq() }}
+      and c.built_through_batch_seq > {{ built_through_batch_seq() }}
     union
     select g.account_id, g.context, g.resource, g.usage_period
     from {{ ref('int_gauge_intervals_capped') }} as g
     semi join windows as w
         on w.usage_period = g.usage_period and w.previous_cutoff_at is not null
     where g.known_period = g.usage_period
-      and g.computed_batch_seq > {{ built_through_batch_seq() }}
+      and g.built_through_batch_seq > {{ built_through_batch_seq() }}
     union
+    -- counters: prefiltered (stamp, or known since the earliest stored cutoff) before the join
     select t.account_id, t.context, t.resource, t.usage_period
     from {{ ref('int_transfers_settled') }} as t
     inner join windows as w
         on w.usage_period = t.usage_period and w.previous_cutoff_at is not null
-    where t.built_through_batch_seq > {{ built_through_batch_seq() }}
-       or (t.known_at >= w.previous_cutoff_at and t.known_at < w.cutoff_at)
+    where (t.built_through_batch_seq > {{ built_through_batch_seq() }}
+           or t.known_at >= (select min(previous_cutoff_at) from windows))
+      and (t.built_through_batch_seq > {{ built_through_batch_seq() }}
+           or (t.known_at >= w.previous_cutoff_at and t.known_at < w.cutoff_at))
     union
     select e.account_id, e.context, e.resource, w.usage_period
     from {{ ref('int_usage_events_deduplicated') }} as e
     inner join windows as w
         on w.usage_period = {{ usage_period_of('e.occurred_at') }} and w.previous_cutoff_at is not null
     where (e.built_through_batch_seq > {{ built_through_batch_seq() }}
+           or e.knowledge_at >= (select min(previous_cutoff_at) from windows))
+      and (e.built_through_batch_seq > {{ built_through_batch_seq() }}
            or (e.knowledge_at >= w.previous_cutoff_at and e.knowledge_at < w.cutoff_at))
 ),
 

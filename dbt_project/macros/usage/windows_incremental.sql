@@ -19,9 +19,12 @@
     The model writes new windows, the recomputed entities of moved windows and one marker row
     (marker column NULL) per recomputed entity and moved window.
     windows_carry_moved (post_hook): moves the stored rows of moved windows to the new cutoff,
-    except the entities the run wrote rows or a marker for. An UPDATE of two columns: the
+    except the entities the run wrote rows or a marker for. An UPDATE of cutoff_at alone: the
     unchanged rows are not copied (a carried copy cost 4x more, and the as_of windows hold most
-    of a period's state).
+    of a period's state), and keep the built_through_batch_seq of the run that computed them, so
+    the charts find the rows computed since they were built, and tests on the rows written this
+    run skip carried rows (tested when written; their keys cannot collide with the recomputed
+    entities', whose old rows are dropped).
     windows_delete_moved (post_hook): drops the rows still at a cutoff that is no longer their
     window's (the recomputed entities' old rows) and the markers. -#}
 
@@ -49,16 +52,12 @@
     window has one, and they are few (anti-joining every row at the new cutoff cost the hourly
     chart 4.9 s at M instead of ~0.6 s). own_window_only: tables without known_period whose rows
     are their usage period's own window (known_period = usage_period: the charts).
-    restamp=false leaves built_through_batch_seq of carried rows alone, so tests on rows
-    written this run skip them (they were tested when written, and their keys cannot collide
-    with the rewritten entities'). -#}
-{% macro windows_carry_moved(entity_columns, marker_column, own_window_only=false, restamp=true) -%}
+    A table whose run writes no row keeps its built_through_batch_seq: its next run takes the
+    same batches in again (the same result, more work). -#}
+{% macro windows_carry_moved(entity_columns, marker_column, own_window_only=false) -%}
     {%- if incremental_run() -%}
         update {{ this }} as t
         set cutoff_at = w.cutoff_at
-            {%- if restamp %},
-            built_through_batch_seq = {{ batch_seq_now() }}
-            {%- endif %}
         from {{ ref('int_usage_knowledge_windows') }} as w
         where w.usage_period = t.usage_period
           and {{ windows_match('w', 't', own_window_only) }}
@@ -150,9 +149,7 @@ moves as (
 {#- The end of a per-window model after its `computed` CTE: the computed rows plus, in an
     incremental run, one marker row per entity in the `changed` CTE (entity_columns) and moved
     window, with marker_column NULL: windows_carry_moved leaves those entities' stored rows
-    alone, windows_delete_moved drops them and the markers. computed_batch_seq stamps when a
-    row's content was computed (a carry moves cutoff_at and built_through_batch_seq, not it): the
-    charts recompute the lines with rows computed since they were built. -#}
+    alone, windows_delete_moved drops them and the markers. -#}
 {% macro windows_final_select(changed, entity_columns, marker_column, incremental) -%}
 {%- if incremental %},
 
@@ -172,11 +169,11 @@ markers as (
 )
 {%- endif %}
 
-select *, {{ batch_seq_now() }} as built_through_batch_seq, {{ batch_seq_now() }} as computed_batch_seq
+select *, {{ batch_seq_now() }} as built_through_batch_seq
 from computed
 {%- if incremental %}
 union all by name
-select *, {{ batch_seq_now() }} as built_through_batch_seq, {{ batch_seq_now() }} as computed_batch_seq
+select *, {{ batch_seq_now() }} as built_through_batch_seq
 from markers
 {%- endif %}
 {%- endmacro %}

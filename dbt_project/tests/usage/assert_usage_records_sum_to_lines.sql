@@ -6,21 +6,20 @@
 -- false) and the counters first known at or before its cutoff (is_cumulative = true).
 --
 -- Checked: the windows written this run (rows stamped with a table's newest
--- built_through_batch_seq, or -1 after a scoped build) in any of the tables behind the lines
--- and the records: the two usage_known tables, the two counter tables (one header row per
--- window written, so a window that has no counters, or no rows left at all, counts too; they
--- rewrite a superset of the state tables' windows) and the two state tables the records views
--- project (windows_carry_moved re-stamps the rows it carries, so a moved window is stamped
--- whole). In a full build that is every window. Why this is sound: these models rewrite (or
--- carry) whole windows, and the windows a run rewrites are, per usage period, all those from
--- some cutoff on (cutoff after the new knowledge, moved as_of windows, new windows). A window
--- W not written this run therefore has all its rows and all earlier windows' rows as they were
--- when W was last checked. A written window W is checked against its base B, the latest
--- unwritten window of its usage period before it: the counters first known at or before B's
--- cutoff sum to B's counter lines (accounts: the counter resources; farmers: download, upload,
--- audits, which B's check established), so W = its state rows + B's counter lines + the
--- counter rows of the written windows up to W. Without a base (full build, new period) every
--- counter row is summed.
+-- built_through_batch_seq, or -1 after a scoped build) in any of the tables behind the lines and
+-- the records: the two usage_known tables, the two counter tables (one header row per window
+-- written, so a window that has no counters, or no rows left at all, counts too; they rewrite a
+-- superset of the state tables' windows, the moved ones included) and the two state tables the
+-- records views project (their recomputed entities and new windows). In a full build that is
+-- every window. Why this is sound: these models rewrite (or carry) whole windows, and the windows
+-- a run rewrites are, per usage period, all those from some cutoff on (cutoff after the new
+-- knowledge, moved as_of windows, new windows). A window W not written this run therefore has all
+-- its rows and all earlier windows' rows as they were when W was last checked. A written window W
+-- is checked against its base B, the latest unwritten window of its usage period before it: the
+-- counters first known at or before B's cutoff sum to B's counter lines (accounts: the counter
+-- resources; farmers: download, upload, audits, which B's check established), so W = its state
+-- rows + B's counter lines + the counter rows of the written windows up to W. Without a base
+-- (full build, new period) every counter row is summed.
 {%- set state_resources = "('network.storage', 'storage.bytes_used', 'storage.files')" %}
 {%- set tables = ['int_account_usage_known', 'int_farmer_usage_known',
                   'int_account_usage_counter_records_known', 'int_farmer_usage_counter_records_known',

@@ -1,6 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='append', on_schema_change='append_new_columns',
           pre_hook=["{{ clear_when_scoped() }}", "{{ usage_chart_delete_stale() }}"],
-          post_hook=["{{ windows_carry_moved(['account_id', 'context', 'resource'], marker_column='base_quantity', own_window_only=true, restamp=false) }}",
+          post_hook=["{{ windows_carry_moved(['account_id', 'context', 'resource'], marker_column='base_quantity', own_window_only=true) }}",
                      "{{ windows_delete_moved(marker_column='base_quantity', own_window_only=true) }}"]) }}
 -- depends_on: {{ ref('int_raw_batches') }}
 -- Charts: usage per (account_id, context, resource, UTC day) of each period as known at the

@@ -2,7 +2,7 @@
           incremental_stage='table',
           pre_hook=["{{ clear_when_scoped() }}",
                     "{{ usage_chart_delete_stale(last_periods=var('usage_hourly_periods', 2)) }}"],
-          post_hook=["{{ windows_carry_moved(['account_id', 'context', 'resource'], marker_column='base_quantity', own_window_only=true, restamp=false) }}",
+          post_hook=["{{ windows_carry_moved(['account_id', 'context', 'resource'], marker_column='base_quantity', own_window_only=true) }}",
                      "{{ windows_delete_moved(marker_column='base_quantity', own_window_only=true) }}"]) }}
 -- depends_on: {{ ref('int_raw_batches') }}
 -- Charts: usage per (account_id, context, resource, UTC hour) of each period as known at the
