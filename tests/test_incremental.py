@@ -2,7 +2,7 @@
 
 A generated network is built, then a day of new documents arrives (fresh, late, the missing side
 of transfers, new contract versions) plus back-dated duplicates (transfer reports, events,
-contract versions) that must win first-recorded-wins over the stored winners and new rejects,
+contract versions, a gauge sample) that must win first-recorded-wins over the stored winners and new rejects,
 and as_of moves one day. The warehouse built incrementally is compared,
 table by table (and view by view) and row by row, with a --full-refresh build of the same raw
 data (every column except the build history: built_through_batch_seq, batch_seq). Then a period-scoped build followed by an
@@ -24,7 +24,9 @@ NEXT_AS_OF = "2026-11-11 00:00:00"
 # build history, not content: the stamps of incremental models and the change log's sequence
 # numbers (a full rebuild numbers all batches at once)
 BUILD_HISTORY_COLUMNS = {"built_through_batch_seq", "batch_seq"}
-SPEC = NetworkSpec.tiny(7, n_contracts=120, n_transfers=150, n_usage_events=300)
+# samples every 6 h: the draft period holds series long enough to carry part of (per-sample carry)
+SPEC = NetworkSpec.tiny(7, n_contracts=120, n_transfers=150, n_usage_events=300, n_samples=1200,
+                        sample_interval_hours=6.0)
 
 
 def _run(warehouse: Path, args: list[str], as_of: str, **extra) -> None:
@@ -44,6 +46,16 @@ def _add_backdated_duplicates(path: Path) -> int:
             from raw."{table}"
             where _misfit_fields = [] and {key} in (select {key} from raw."{table}" where _misfit_fields = [] order by {key} limit 5)
         """).fetchone()[0]
+    # gauge samples of the draft period: a copy (new _id) known earlier displaces a stored
+    # winner, so its series is recomputed whole (the other series are carried per sample)
+    n += con.execute("""
+        insert into raw.storage__usage_samples
+        select * replace ('bk' || _id as _id, _knowledge_at - INTERVAL 1 HOUR as _knowledge_at,
+                          'backdated' as _batch_id)
+        from raw.storage__usage_samples
+        where _misfit_fields = [] and observed_at >= '2026-11-05' and resource = 'storage.bytes_used'
+        order by observed_at limit 1
+    """).fetchone()[0]
     # contract versions: the same version (same _id and updated_at) known earlier must win
     n += con.execute("""
         insert into raw.storage_network__contracts
@@ -130,9 +142,12 @@ def built(tmp_path_factory) -> dict[str, Path]:
     inc.parent.mkdir()
     full.parent.mkdir()
     write_raw_to_duckdb(SPEC, str(inc))
+    # the generator's day 1 is known before AS_OF: part of the first build; day 2 is known
+    # between AS_OF and NEXT_AS_OF (fresh for the stored windows)
+    assert sum(write_increment_to_duckdb(SPEC, str(inc), day=1).values()) > 0
     assert run_dbt(["seed"], inc).success
     _run(inc, [], AS_OF)
-    counts = write_increment_to_duckdb(SPEC, str(inc), day=1)
+    counts = write_increment_to_duckdb(SPEC, str(inc), day=2)
     assert sum(counts.values()) > 0
     assert _add_backdated_duplicates(inc) > 0
     assert _add_new_rejects(inc) == 3
@@ -186,7 +201,7 @@ def test_scoped_build_then_incremental_equals_full_rebuild(built):
     assert _differences(scoped, built["full"]) == {}
 
 
-def test_moved_chart_periods_recompute_only_changed_lines(built):
+def test_moved_periods_recompute_only_changed_lines_and_samples(built):
     """The draft period's cutoff moves every day: its chart lines are carried unless changed.
     Carried rows keep the stamp of the build that computed them (test_incremental_build_equals_
     full_rebuild shows the carry is exact), recomputed lines carry the new one."""
@@ -201,5 +216,28 @@ def test_moved_chart_periods_recompute_only_changed_lines(built):
                 where usage_period = '2026-11'""").fetchone()
             carried, recomputed, cutoffs = stamps
             assert carried > 0 and recomputed > 0 and cutoffs == 1, (chart, stamps)
+        # gauge holds are carried per sample: a series with a new sample rewrites that sample's
+        # row and its predecessor's, and carries the rest of the series
+        partly = con.execute("""
+            select count(*) from (
+                select g.account_id, g.context, g.resource
+                from intermediate.int_gauge_intervals_capped as g,
+                     (select max(batch_seq) as now from intermediate.int_raw_batches) as s
+                where g.usage_period = '2026-11' and g.known_period = '2026-11'
+                group by g.account_id, g.context, g.resource, s.now
+                having count(*) filter (where g.built_through_batch_seq < s.now) > 0
+                   and count(*) filter (where g.built_through_batch_seq = s.now) > 0)""").fetchone()[0]
+        assert partly > 0
+        # the series of the back-dated samples were recomputed whole, with the copies as winners
+        whole = con.execute("""
+            select count(*), count(*) filter (where g.built_through_batch_seq = s.now),
+                   count(*) filter (where g.record_id like 'bk%')
+            from intermediate.int_gauge_intervals_capped as g,
+                 (select max(batch_seq) as now from intermediate.int_raw_batches) as s
+            where g.usage_period = '2026-11' and g.known_period = '2026-11'
+              and (g.account_id, g.context, g.resource) in (
+                  select (account_id, context, resource) from raw.storage__usage_samples where _batch_id = 'backdated')
+        """).fetchone()
+        assert whole[0] > 0 and whole[1] == whole[0] and whole[2] >= 1, whole
     finally:
         con.close()

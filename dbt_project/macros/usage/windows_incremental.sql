@@ -148,9 +148,10 @@ moves as (
 
 {#- The end of a per-window model after its `computed` CTE: the computed rows plus, in an
     incremental run, one marker row per entity in the `changed` CTE (entity_columns) and moved
-    window, with marker_column NULL: windows_carry_moved leaves those entities' stored rows
-    alone, windows_delete_moved drops them and the markers. -#}
-{% macro windows_final_select(changed, entity_columns, marker_column, incremental) -%}
+    window (of the entity's usage period only, with per_usage_period), with marker_column NULL:
+    windows_carry_moved leaves those entities' stored rows alone, windows_delete_moved drops
+    them and the markers. -#}
+{% macro windows_final_select(changed, entity_columns, marker_column, incremental, per_usage_period=false) -%}
 {%- if incremental %},
 
 markers as (
@@ -161,11 +162,14 @@ markers as (
         w.usage_period,
         w.known_period,
         w.cutoff_at,
-        CAST(NULL AS VARCHAR) as {{ marker_column }}
+        NULL as {{ marker_column }}
     from {{ changed }} as ch
     inner join windows as w
         on w.previous_cutoff_at = ch.previous_cutoff_at
         and w.cutoff_at = ch.cutoff_at
+        {%- if per_usage_period %}
+        and w.usage_period = ch.usage_period
+        {%- endif %}
 )
 {%- endif %}
 

@@ -1,8 +1,8 @@
 {{ config(materialized='incremental', incremental_strategy='append',
           pre_hook=["{{ clear_when_scoped() }}",
                     "{{ windows_delete_stale([('storage', 'usage_samples')]) }}"],
-          post_hook=["{{ windows_carry_moved(['account_id', 'context', 'resource'], marker_column='record_id') }}",
-                     "{{ windows_delete_moved(marker_column='record_id') }}"]) }}
+          post_hook=["{{ windows_carry_moved(['record_id'], marker_column='observed_at') }}",
+                     "{{ windows_delete_moved(marker_column='observed_at') }}"]) }}
 -- depends_on: {{ ref('int_raw_batches') }}
 -- Gauge samples (SPEC 4.3) per (usage_period, known_period): among the deduplicated samples
 -- known at the cutoff, sample i of a series (account_id, context, resource) holds its value on
@@ -17,9 +17,10 @@
 -- draft period's and 'latest', both cut at as_of) are computed once ("evaluations") and fanned
 -- out; series and evaluations are numbered so the sequencing sorts on integers.
 -- Incremental (macros/usage/windows_incremental.sql): new or invalidated windows are computed in
--- full; a window whose cutoff moved from c_old to c_new recomputes only the series with a sample
--- known in [c_old, c_new) or a deduplicated sample from a batch not yet taken in that is known
--- before c_new, and carries the other rows over.
+-- full; a window whose cutoff moved from c_old to c_new rewrites the samples known in
+-- [c_old, c_new) and their predecessors, and whole series with a deduplicated sample from a
+-- batch not yet taken in that is known before c_old; it carries the other rows over (a series
+-- gets new samples nearly every day: carrying per series rewrote almost every row).
 
 {%- set cap_hours = var('gauge_max_gap_hours') | int %}
 {%- set incremental = incremental_run() %}
@@ -82,8 +83,13 @@ samples as (
 
 changed_series as (
     -- per move c_old -> c_new: the series whose rows can differ between the stored window (as
-    -- known at c_old when it was built) and now at c_new
-    select distinct m.previous_cutoff_at, m.cutoff_at, s.series_id, s.account_id, s.context, s.resource
+    -- known at c_old when it was built) and now at c_new. A sample known in [c_old, c_new) is an
+    -- addition (first recorded wins: a copy known later never displaces a stored winner): it
+    -- changes its own row and its predecessor's (whose next sample it becomes), nothing else. A
+    -- sample from a batch not yet taken in that is known before c_old may displace a stored
+    -- winner: its series is recomputed whole (recomputed_whole).
+    select m.previous_cutoff_at, m.cutoff_at, s.series_id, s.account_id, s.context, s.resource,
+           bool_or(s.knowledge_at < m.previous_cutoff_at) as recomputed_whole
     from samples as s
     inner join moves as m
         on s.knowledge_at < m.cutoff_at
@@ -91,6 +97,7 @@ changed_series as (
             {%- if incremental %}
              or {{ in_batches("coalesce(s.batch_id, '')", new_batch_ids('storage', 'usage_samples')) }}
             {%- endif %})
+    group by all
 ),
 
 candidates as (
@@ -98,6 +105,8 @@ candidates as (
         e.evaluation_id,
         e.period_start,
         e.period_end,
+        e.previous_cutoff_at,
+        true as recomputed_whole,
         s.* exclude (batch_id)
     from samples as s
     inner join evaluations as e
@@ -109,11 +118,13 @@ candidates as (
 
     union all
 
-    -- carried windows: only the changed series
+    -- carried windows: only the changed series (all their samples: the sequence needs them)
     select
         e.evaluation_id,
         e.period_start,
         e.period_end,
+        e.previous_cutoff_at,
+        ch.recomputed_whole,
         s.* exclude (batch_id)
     from samples as s
     inner join changed_series as ch
@@ -134,8 +145,22 @@ sequenced as (
             partition by evaluation_id, series_id
             order by observed_at
         ) as next_observed_at,
+        lead(knowledge_at) over (
+            partition by evaluation_id, series_id
+            order by observed_at
+        ) as next_knowledge_at,
         observed_at + interval {{ cap_hours }} hour as capped_at
     from candidates
+),
+
+rewritten as (
+    -- the samples whose rows are written: all of a new window or of a series recomputed whole;
+    -- in an extended series, the samples known since c_old and their predecessors
+    select *
+    from sequenced
+    where recomputed_whole
+       or knowledge_at >= previous_cutoff_at
+       or next_knowledge_at >= previous_cutoff_at
 ),
 
 holds as (
@@ -143,7 +168,7 @@ holds as (
         *,
         case when next_observed_at is not null and next_observed_at < capped_at
              then next_observed_at else capped_at end as hold_end
-    from sequenced
+    from rewritten
 ),
 
 clipped as (
@@ -195,4 +220,31 @@ computed as (
     inner join window_evaluations as w
         on w.evaluation_id = c.evaluation_id
 )
-{{ windows_final_select('changed_series', ['account_id', 'context', 'resource'], 'record_id', incremental) }}
+{%- if incremental %},
+
+changed_samples as (
+    -- per move and usage period: the samples not to carry (one marker each): those rewritten
+    -- (also when they have no row now), and the stored rows of series recomputed whole (a
+    -- displaced winner may have left the period's candidates)
+    select e.previous_cutoff_at, e.cutoff_at, e.usage_period, r.record_id
+    from rewritten as r
+    inner join evaluations as e
+        on e.evaluation_id = r.evaluation_id
+    where e.previous_cutoff_at is not null
+    union
+    select w.previous_cutoff_at, w.cutoff_at, w.usage_period, t.record_id
+    from {{ this }} as t
+    inner join windows as w
+        on w.usage_period = t.usage_period
+        and w.known_period = t.known_period
+        and w.previous_cutoff_at = t.cutoff_at
+    inner join changed_series as ch
+        on ch.previous_cutoff_at = w.previous_cutoff_at
+        and ch.cutoff_at = w.cutoff_at
+        and ch.account_id = t.account_id
+        and ch.context = t.context
+        and ch.resource = t.resource
+    where ch.recomputed_whole
+)
+{%- endif %}
+{{ windows_final_select('changed_samples', ['record_id'], 'observed_at', incremental, per_usage_period=true) }}
