@@ -29,18 +29,19 @@
     A line is recomputed when (the carry is exact, argued per input):
     - it appeared or disappeared, or its quantity differs from the sum (peak: max) of its stored
       quantities;
-    - one of its input rows was computed after the chart was built: contract and gauge rows
-      (a carry moves cutoff_at only), settled transfers and usage events
-      (rewritten with their stamp);
+    - one of its input rows was computed after the chart was built: contract rows (a carry
+      moves cutoff_at only), settled transfers and usage events (rewritten with their stamp);
     - it has a counter known since the stored cutoff (also a zero-quantity one, which adds a
       bucket of 0);
+    - gauges (the series is the line): it has a sample known since the stored cutoff or a sample
+      winner rewritten since the chart was built (int_gauge_intervals_capped rewrites only the
+      rows of such samples and their predecessors, and may drop a row without writing one);
     - counters and contracts (whose input rows can move to another line: a back-dated report
       or event, a new contract version): its exact base quantity differs from the sum of its
       stored base quantities. Removing a row of positive weight from a line lowers that sum
-      unless a row is added, which is caught above; a zero-weight row yields no bucket. Gauge
-      rows belong to their series, which is the line: a changed series is recomputed whole and
-      restamped (their fractional values are rounded per bucket, so their sums need not match
-      the line's exactly). -#}
+      unless a row is added, which is caught above; a zero-weight row yields no bucket. (Gauge
+      values may be fractional and are rounded per bucket, so their sums need not match the
+      line's exactly: gauges are caught by their samples instead.) -#}
 
 {#- SQL: the usage periods a chart keeps: all, or the latest `last_periods` (hourly charts). -#}
 {% macro usage_chart_periods(last_periods=none) -%}
@@ -53,7 +54,7 @@
 
 {#- SQL: the chart's windows: each kept period's own window (known_period = usage_period). -#}
 {% macro usage_chart_windows(last_periods=none) -%}
-    select w.usage_period, w.cutoff_at, w.period_start
+    select w.usage_period, w.cutoff_at, w.period_start, w.period_end
     from {{ ref('int_usage_knowledge_windows') }} as w
     where w.known_period = w.usage_period
       and w.usage_period in ({{ usage_chart_periods(last_periods) }})
@@ -147,12 +148,15 @@ touched_lines as (
     where c.known_period = c.usage_period
       and c.built_through_batch_seq > {{ built_through_batch_seq() }}
     union
-    select g.account_id, g.context, g.resource, g.usage_period
-    from {{ ref('int_gauge_intervals_capped') }} as g
-    semi join windows as w
-        on w.usage_period = g.usage_period and w.previous_cutoff_at is not null
-    where g.known_period = g.usage_period
-      and g.built_through_batch_seq > {{ built_through_batch_seq() }}
+    -- gauges: the samples a period's holds are computed from (observed from the cap before it)
+    select s.account_id, s.context, s.resource, w.usage_period
+    from {{ ref('int_usage_samples_deduplicated') }} as s
+    inner join windows as w
+        on w.previous_cutoff_at is not null
+        and s.observed_at >= w.period_start - interval {{ var('gauge_max_gap_hours') | int }} hour
+        and s.observed_at < w.period_end
+    where s.built_through_batch_seq > {{ built_through_batch_seq() }}
+       or (s.knowledge_at >= w.previous_cutoff_at and s.knowledge_at < w.cutoff_at)
     union
     -- counters: prefiltered (stamp, or known since the earliest stored cutoff) before the join
     select t.account_id, t.context, t.resource, t.usage_period

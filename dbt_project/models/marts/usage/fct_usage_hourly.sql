@@ -5,6 +5,7 @@
           post_hook=["{{ windows_carry_moved(['account_id', 'context', 'resource'], marker_column='base_quantity', own_window_only=true) }}",
                      "{{ windows_delete_moved(marker_column='base_quantity', own_window_only=true) }}"]) }}
 -- depends_on: {{ ref('int_raw_batches') }}
+-- depends_on: {{ ref('int_usage_samples_deduplicated') }}
 -- Charts: usage per (account_id, context, resource, UTC hour) of each period as known at the
 -- period's own cutoff; the hours of a line sum exactly to int_account_usage_known.quantity
 -- (known_period = usage_period), except storage.files whose hours are per-hour peaks.
