@@ -10,7 +10,9 @@
 -- Incremental: only transfers with a report the deduplicated table (re)wrote since this table
 -- was built are recomputed (delete+insert on transfer_id); a settled pair never disappears.
 
-with reports as (
+-- not materialized: DuckDB materializes a CTE read twice by default, which copied every report
+-- (at L, 49 M rows) before the join: 71 s instead of 35 s
+with reports as not materialized (
     select * from {{ ref('int_transfer_reports_deduplicated') }}
     {%- if incremental_run() %}
     where transfer_id in (
