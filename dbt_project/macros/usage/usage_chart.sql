@@ -83,34 +83,9 @@
 {% macro usage_chart(grain, bucket_col, bucket_type, last_periods=none) -%}
 {%- set bucket_micros = 86400000000 if grain == 'day' else 3600000000 -%}
 {%- set incremental = incremental_run() -%}
-with chart_windows as (
-    {{ usage_chart_windows(last_periods) }}
-),
-
-{%- if incremental %}
-
-stored_periods as (
-    -- after usage_chart_delete_stale: periods valid as stored or moved forward
-    select usage_period, max(cutoff_at) as stored_cutoff_at
-    from {{ this }}
-    group by usage_period
-),
-
-windows as (
-    -- the periods to write: new ones in full (previous_cutoff_at NULL), moved ones per line
-    select w.*, s.stored_cutoff_at as previous_cutoff_at
-    from chart_windows as w
-    left join stored_periods as s
-        on s.usage_period = w.usage_period
-    where s.usage_period is null
-       or s.stored_cutoff_at < w.cutoff_at
-),
-{%- else %}
-
-windows as (
-    select *, CAST(NULL AS TIMESTAMP) as previous_cutoff_at from chart_windows
-),
-{%- endif %}
+-- the periods to write: new ones in full (previous_cutoff_at NULL), moved ones per line (after
+-- usage_chart_delete_stale, the stored periods are valid as stored or moved forward)
+with {{ windows_to_write(usage_chart_windows(last_periods), ['usage_period']) }},
 
 resources as (
     select * from {{ ref('resources') }}

@@ -108,27 +108,34 @@
 
 {#- SQL CTEs `windows` (the windows this run writes, with previous_cutoff_at: NULL = compute in
     full, else carry from that stored cutoff) and `moves` (distinct (previous_cutoff_at,
-    cutoff_at) of carried windows). In a full build: every window, previous_cutoff_at NULL. -#}
-{% macro windows_to_write() -%}
+    cutoff_at) of carried windows). In a full build: every window, previous_cutoff_at NULL.
+    source: the SQL of the windows the model keeps (default: every knowledge window);
+    key_columns: what identifies a window in {{ this }} (the charts keep one window per usage
+    period, so ['usage_period']). -#}
+{% macro windows_to_write(source=none, key_columns=['usage_period', 'known_period']) -%}
 all_windows as (
+    {%- if source is none %}
     select * from {{ ref('int_usage_knowledge_windows') }}
+    {%- else %}
+    {{ source }}
+    {%- endif %}
 ),
 
 {%- if incremental_run() %}
 
 stored_windows as (
-    -- after windows_delete_stale: windows valid at their stored cutoff
-    select usage_period, known_period, max(cutoff_at) as stored_cutoff_at
+    -- after the delete-stale pre_hook (windows_delete_stale, usage_chart_delete_stale): windows
+    -- valid at their stored cutoff
+    select {{ key_columns | join(', ') }}, max(cutoff_at) as stored_cutoff_at
     from {{ this }}
-    group by usage_period, known_period
+    group by {{ key_columns | join(', ') }}
 ),
 
 windows as (
     select w.*, s.stored_cutoff_at as previous_cutoff_at
     from all_windows as w
     left join stored_windows as s
-        on s.usage_period = w.usage_period
-        and s.known_period = w.known_period
+        on {% for k in key_columns %}s.{{ k }} = w.{{ k }}{{ '\n        and ' if not loop.last }}{% endfor %}
     where s.stored_cutoff_at is null
        or s.stored_cutoff_at < w.cutoff_at
 ),

@@ -40,10 +40,7 @@ transfers as (
 ),
 
 audits as (
-    select *
-    from {{ ref('stg_storage_network__audits') }}
-    where reject_reason is null
-    qualify row_number() over (partition by record_id order by knowledge_at, batch_id) = 1
+    {{ audits_first_known() }}
 ),
 
 audit_rows as (

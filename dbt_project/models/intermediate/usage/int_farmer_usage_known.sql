@@ -24,11 +24,7 @@ with {{ windows_to_write() }},
 {{ windows_bases(incremental) }},
 
 audits as (
-    -- valid audits, each _id once (first known wins)
-    select *
-    from {{ ref('stg_storage_network__audits') }}
-    where reject_reason is null
-    qualify row_number() over (partition by record_id order by knowledge_at, batch_id) = 1
+    {{ audits_first_known() }}
 ),
 
 counter_records as (

@@ -44,10 +44,7 @@ audit_copies as (
 ),
 
 audits as (
-    -- valid audits, each _id once (first known wins)
-    select *
-    from audit_copies
-    qualify row_number() over (partition by record_id order by knowledge_at, batch_id) = 1
+    {{ audits_first_known('audit_copies') }}
 ),
 
 first_failed_audit as (
