@@ -97,6 +97,23 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- SQL: the rows of the table `relation` whose key is among `keys_sql` (a SELECT of the
+    key columns). The keys are matched on the key columns alone, then the whole rows are read by
+    rowid: DuckDB reads only the row vectors holding them. A semi join that selects every column
+    reads the whole table, which is a full read from disk when the page cache is cold (L daily
+    increments, 49 M transfer reports: the dedup's stored winners 3.8 -> 0.6 s, settled
+    transfers 13.7 -> 4.1 s). For the few rows an incremental run touches in a large table. -#}
+{% macro rows_with_keys(relation, key_columns, keys_sql) -%}
+    select *
+    from {{ relation }}
+    where rowid in (
+        select _t.rowid
+        from {{ relation }} as _t
+        semi join ({{ keys_sql }}) as _k
+            on {% for c in key_columns %}_t.{{ c }} = _k.{{ c }}{{ ' and ' if not loop.last }}{% endfor %}
+    )
+{%- endmacro %}
+
 {#- pre_hook of models that hold scoped content: a scoped build over an existing table starts
     from empty (its SQL then takes the full, scoped branch). -#}
 {% macro clear_when_scoped() -%}

@@ -15,11 +15,12 @@
 
 with reports as not materialized (
     select *
-    from {{ ref('int_transfer_reports_deduplicated') }}
-    where knowledge_at < {{ as_of() }}
     {%- if is_incremental() %}
-      and transfer_id in ({{ transfer_discrepancies_touched() }})
+    from ({{ rows_with_keys(ref('int_transfer_reports_deduplicated'), ['transfer_id'], transfer_discrepancies_touched()) }})
+    {%- else %}
+    from {{ ref('int_transfer_reports_deduplicated') }}
     {%- endif %}
+    where knowledge_at < {{ as_of() }}
 ),
 
 renter as (
