@@ -241,3 +241,31 @@ def test_moved_periods_recompute_only_changed_lines_and_samples(built):
         assert whole[0] > 0 and whole[1] == whole[0] and whole[2] >= 1, whole
     finally:
         con.close()
+
+
+def test_proof_checks_catch_a_wrong_cent_in_a_period_written_this_run(built):
+    """The proof money tests check only the periods the proofs wrote this run (kept periods
+    were checked when written): a cent moved in a written period's proof must fail them."""
+    wh = built["dir"] / "proof_checks" / "abacus.duckdb"
+    wh.parent.mkdir()
+    _copy(built["inc"], wh)
+    tests = ["assert_invoice_proofs_sum_to_lines", "assert_payout_proofs_sum_to_lines"]
+
+    def failures() -> dict[str, int]:
+        res = run_dbt(["test", "--select", *tests], wh, vars={"as_of": NEXT_AS_OF})
+        return {r.node.name: r.failures for r in res.result.results}
+
+    assert failures() == {t: 0 for t in tests}
+    con = duckdb.connect(str(wh))
+    try:
+        for mart in ("fct_invoice_line_records", "fct_payout_line_records"):
+            moved = con.execute(f"""
+                update marts.{mart} set amount = amount + 0.01
+                where (line_id, record_id) in (
+                    select (line_id, record_id) from marts.{mart}
+                    where built_through_batch_seq = (select max(built_through_batch_seq) from marts.{mart})
+                    order by line_id, record_id limit 1)""").fetchone()[0]
+            assert moved == 1
+    finally:
+        con.close()
+    assert failures() == {t: 1 for t in tests}

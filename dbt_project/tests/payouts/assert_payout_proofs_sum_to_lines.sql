@@ -3,14 +3,27 @@
 -- Proof contributions sum exactly to each payout line's quantity and amount (lines with a
 -- non-zero quantity or amount must have records), and a line's records come from one
 -- collection (the allocation breaks ties by record_id alone).
-with r as (
-    select line_id, sum(quantity) as quantity, sum(amount) as amount,
-           min(source_name) <> max(source_name) or min(collection_name) <> max(collection_name) as mixed_collections
+-- Checked for the statement periods the proofs wrote this run (all in a full build): a
+-- period they kept holds the rows of an earlier run, checked then, of lines that cannot have
+-- changed (macros/periods_incremental.sql). A period without proof rows is always checked.
+with kept_periods as (
+    select statement_period
     from {{ ref('fct_payout_line_records') }}
-    group by line_id
+    group by statement_period
+    having max(built_through_batch_seq) >= 0
+       and max(built_through_batch_seq) < (select max(built_through_batch_seq) from {{ ref('fct_payout_line_records') }})
+),
+
+r as (
+    select p.line_id, sum(p.quantity) as quantity, sum(p.amount) as amount,
+           min(p.source_name) <> max(p.source_name) or min(p.collection_name) <> max(p.collection_name) as mixed_collections
+    from {{ ref('fct_payout_line_records') }} as p
+    anti join kept_periods as k using (statement_period)
+    group by p.line_id
 )
 select l.line_id
 from {{ ref('fct_payout_lines') }} as l
+anti join kept_periods as k using (statement_period)
 left join r using (line_id)
 where coalesce(r.amount, 0) <> l.amount
    or r.mixed_collections
