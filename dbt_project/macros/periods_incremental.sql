@@ -57,3 +57,16 @@ computed_periods as (
     where {{ periods_to_compute('period', period_column) }}
 )
 {%- endmacro %}
+
+{#- SQL for the money tests of per-period tables: the periods of `relation` that this run kept
+    (rows stamped by an earlier unscoped run, older than the table's newest stamp). Their rows
+    were checked when written and what they depend on cannot have changed since, so a test
+    checks every other period: those written this run (all of them in a full build), scoped
+    ones (stamp -1) and periods without rows. -#}
+{% macro periods_kept_this_run(relation, period_column) -%}
+    select {{ period_column }}
+    from {{ relation }}
+    group by {{ period_column }}
+    having max(built_through_batch_seq) >= 0
+       and max(built_through_batch_seq) < (select max(built_through_batch_seq) from {{ relation }})
+{%- endmacro %}

@@ -5,11 +5,7 @@
 -- it kept holds the rows of an earlier run, checked then, of an invoice that cannot have changed
 -- (macros/periods_incremental.sql). A period without any breakdown rows is always checked.
 with kept_periods as (
-    select invoice_period
-    from {{ ref('fct_invoice_context_amounts') }}
-    group by invoice_period
-    having max(built_through_batch_seq) >= 0
-       and max(built_through_batch_seq) < (select max(built_through_batch_seq) from {{ ref('fct_invoice_context_amounts') }})
+    {{ periods_kept_this_run(ref('fct_invoice_context_amounts'), 'invoice_period') }}
 ),
 amounts as (
     select c.*
