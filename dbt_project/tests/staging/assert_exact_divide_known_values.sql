@@ -1,3 +1,7 @@
+-- Shown in Dagster as an asset check of int_account_usage_known, the first model whose numbers
+-- these macros make (it reads no model: without a dependency dagster-dbt cannot attach it and
+-- warns on every run).
+-- depends_on: {{ ref('int_account_usage_known') }}
 -- exact_divide / gb_hours / gb on known values (integer arithmetic, half away from zero).
 -- Compared as text so the result scale is asserted too. Returns the failing cases.
 -- (Each value is rendered to text before the UNION: DuckDB unions of DECIMAL(38,s) with
