@@ -5,4 +5,5 @@
 -- Checked for the invoice periods the proofs wrote this run (all in a full build): a period
 -- they kept holds the rows of an earlier run, checked then, of lines that cannot have changed
 -- (macros/periods_incremental.sql). A period without proof rows is always checked.
-{{ proofs_differing_from_lines(ref('fct_invoice_line_records'), ref('fct_invoice_lines'), 'invoice_period') }}
+{{ proofs_differing_from_lines(ref('fct_invoice_line_records'), ref('fct_invoice_lines'), 'invoice_period',
+                              unproved_line_types=['discount']) }}

@@ -1,6 +1,6 @@
--- Shown in Dagster as an asset check of fct_invoice_context_amounts, whose cents this macro splits
--- (it reads no model: without a dependency dagster-dbt cannot attach it and
--- warns on every run).
+-- Shown in Dagster as an asset check of fct_invoice_context_amounts, whose cents this macro
+-- splits (it reads no model: without a dependency dagster-dbt cannot attach it and warns on
+-- every run).
 -- depends_on: {{ ref('fct_invoice_context_amounts') }}
 -- largest_remainder macro on fixed cases; returns rows where the allocation differs from the
 -- expected one.

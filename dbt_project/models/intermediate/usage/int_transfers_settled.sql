@@ -14,9 +14,11 @@
 -- (at L, 49 M rows) before the join: 71 s instead of 35 s
 with reports as not materialized (
     {%- if incremental_run() %}
-    {{ rows_with_keys(ref('int_transfer_reports_deduplicated'), ['transfer_id'],
-        "select transfer_id from " ~ ref('int_transfer_reports_deduplicated')
-        ~ " where built_through_batch_seq > " ~ built_through_batch_seq()) }}
+    {%- set touched_transfers %}
+        select transfer_id from {{ ref('int_transfer_reports_deduplicated') }}
+        where built_through_batch_seq > {{ built_through_batch_seq() }}
+    {%- endset %}
+    {{ rows_with_keys(ref('int_transfer_reports_deduplicated'), ['transfer_id'], touched_transfers) }}
     {%- else %}
     select * from {{ ref('int_transfer_reports_deduplicated') }}
     {%- endif %}
