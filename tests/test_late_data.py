@@ -369,8 +369,8 @@ def test_billed_plus_adjustments_is_the_period_as_known_now(scenario):
         assert adjustments > 0
     # and for the line of the hand-made event: 0.40 billed in 2026-10 + 4.32 in 2026-11 = 4.72
     assert q(s, "SELECT amount FROM intermediate.int_account_lines_rated WHERE account_id = ? AND "
-                "resource = 'compute.time_used' AND usage_period = ? AND known_period IN (?, 'latest')",
-             [ACCOUNT, P, Q]) == [(D("4.72"),), (D("4.72"),)]
+                "resource = 'compute.time_used' AND usage_period = ? AND known_period = ?",
+             [ACCOUNT, P, Q]) == [(D("4.72"),)]
 
 
 # ----------------------------------------------------------------------------- (4) too late
@@ -385,5 +385,9 @@ def test_knowledge_older_than_the_window_is_late_not_billed(scenario):
                 "latest_quantity, billed_amount, latest_amount, amount, latest_cutoff_at FROM marts.fct_late_unbilled")
     assert late == [("invoice", ACCOUNT, None, "compute.time_used", "2026-07", "2026-10", D(0), D(200),
                      D(0), D("7.400000"), D("7.400000"), dt.datetime(2026, 11, 11))]
+    # only July's adjustment window (through 2026-10, closed 2026-11-04) has passed: the other
+    # periods' latest knowledge is their window cut at as_of, so they get no 'latest' window
+    assert q(s, "SELECT usage_period, cutoff_at FROM intermediate.int_knowledge_cutoffs "
+                "WHERE known_period = 'latest'") == [("2026-07", dt.datetime(2026, 11, 11))]
     assert q(s, "SELECT count(*) FROM marts.fct_invoice_lines WHERE usage_period = '2026-07' AND "
                 "invoice_period > '2026-10'") == [(0,)]

@@ -3,8 +3,9 @@
     model downstream of it) keeps only the (usage_period, known_period) pairs that the invoice
     and payout statement of Q need: (Q, Q); (P, Q) and (P, Q-1) for
     Q - max_adjustment_periods <= P < Q; and (Q - max_adjustment_periods, 'latest') for the
-    late-not-billed mart, which then covers only the usage period whose adjustment window ends
-    with Q. Invoice / statement marts keep only period Q (other periods would be incomplete).
+    late-not-billed mart once close(Q) < as_of (int_knowledge_cutoffs), which then covers only
+    the usage period whose adjustment window ends with Q. Invoice / statement marts keep only
+    period Q (other periods would be incomplete).
     Rows of Q are identical to an unscoped build's (tests/test_dbt_scoping.py).
     scope_period() returns the validated 'YYYY-MM' text, or none when unset. -#}
 {% macro scope_period() -%}

@@ -283,7 +283,7 @@ record_bounds as (
     at its first window): the counters, plus one header row per window written
     (is_window_header; record columns NULL). windows_to_write() reads the stored windows and
     their cutoffs from {{ this }}, and many windows have no counter first known in them (e.g.
-    'latest' when it shares the draft window's cutoff; before, their state rows marked them
+    one sharing the cutoff of an earlier window of its usage period; before, their state rows marked them
     stored). Without a header such a window would look unstored and be rewritten every run:
     still the same (no) rows, but its previous cutoff would pull record_bounds, the records'
     prefilter, back to old knowledge. With it a window is kept exactly while it is valid. -#}

@@ -12,8 +12,9 @@
 -- / 10^6 into DECIMAL(38,9). Computed from interval overlaps only.
 -- Rows: only contracts whose counted interval overlaps the period (byte_seconds may still be 0
 -- for a 0-byte contract).
--- Rows of a window depend only on (usage_period, cutoff_at): windows sharing both (e.g. the
--- draft period's and 'latest', both cut at as_of) are computed once and fanned out.
+-- Rows of a window depend only on (usage_period, cutoff_at): windows sharing both (e.g. in the
+-- grace hours, the previous and the draft period's windows, both cut at as_of) are computed
+-- once and fanned out.
 -- Incremental (macros/usage/windows_incremental.sql): new or invalidated windows are computed in
 -- full; a window whose cutoff moved from c_old to c_new recomputes only the contracts with a
 -- version or failed audit known in [c_old, c_new) or a version / audit winner from a batch not
