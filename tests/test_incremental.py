@@ -269,3 +269,32 @@ def test_proof_checks_catch_a_wrong_cent_in_a_period_written_this_run(built):
     finally:
         con.close()
     assert failures() == {t: 1 for t in tests}
+
+
+def test_chart_check_catches_a_wrong_quantity_in_a_period_written_this_run(built):
+    """assert_usage_charts_sum_to_lines checks only the usage periods written this run (the
+    others were checked when written): 10^-12 moved in a written row of each chart must fail
+    it, once per chart."""
+    wh = built["dir"] / "chart_checks" / "abacus.duckdb"
+    wh.parent.mkdir()
+    _copy(built["inc"], wh)
+
+    def failures() -> int:
+        res = run_dbt(["test", "--select", "assert_usage_charts_sum_to_lines"], wh, vars={"as_of": NEXT_AS_OF})
+        return res.result.results[0].failures
+
+    assert failures() == 0
+    con = duckdb.connect(str(wh))
+    try:
+        for chart, bucket in (("fct_usage_daily", "usage_day"), ("fct_usage_hourly", "usage_hour")):
+            moved = con.execute(f"""
+                update marts.{chart} set quantity = quantity + 0.000000000001
+                where (account_id, context, resource, {bucket}) in (
+                    select (account_id, context, resource, {bucket}) from marts.{chart}
+                    where built_through_batch_seq = (select max(built_through_batch_seq) from marts.{chart})
+                      and resource <> 'storage.files'
+                    order by all limit 1)""").fetchone()[0]
+            assert moved == 1
+    finally:
+        con.close()
+    assert failures() == 2

@@ -4,7 +4,30 @@
 -- (account, context, resource, P, known_period = P); every such line has chart rows. For
 -- storage.files (peak) the largest per-day / per-hour peak equals the line's peak instead.
 -- Hourly rows exist for the latest var('usage_hourly_periods', 2) periods only.
-with hourly_periods as (
+--
+-- Checked: the usage periods whose own window (known_period = usage_period) a table behind the
+-- lines or the charts wrote this run (rows stamped with the table's newest
+-- built_through_batch_seq, or -1 after a scoped build; the counter table has a header row per
+-- window written, so a window left without lines counts too). In a full build that is every
+-- period. The others are as they were when last checked: their window was not rewritten
+-- (int_account_usage_known and the counter table rewrite the same windows, whole) and no chart
+-- row of theirs was written (a carried line's rows only move to the new cutoff_at).
+{%- set stamped = [('int_account_usage_known', true), ('int_account_usage_counter_records_known', true),
+                   ('fct_usage_daily', false), ('fct_usage_hourly', false)] %}
+with written_periods as (
+    {%- for t, has_known_period in stamped %}
+    select distinct usage_period
+    from {{ ref(t) }}
+    where (built_through_batch_seq >= (select max(built_through_batch_seq) from {{ ref(t) }})
+           or built_through_batch_seq < 0)
+      {%- if has_known_period %}
+      and known_period = usage_period
+      {%- endif %}
+    {{ 'union' if not loop.last }}
+    {%- endfor %}
+),
+
+hourly_periods as (
     select period
     from {{ ref('int_periods') }}
     qualify row_number() over (order by period_start desc) <= {{ var('usage_hourly_periods', 2) | int }}
@@ -14,17 +37,20 @@ lines as (
     select account_id, context, resource, usage_period, quantity
     from {{ ref('int_account_usage_known') }}
     where known_period = usage_period
+      and usage_period in (select usage_period from written_periods)
 ),
 
 charts as (
     select 'daily' as chart, account_id, context, resource, usage_period,
            case when resource = 'storage.files' then max(quantity) else sum(quantity) end as total
     from {{ ref('fct_usage_daily') }}
+    where usage_period in (select usage_period from written_periods)
     group by account_id, context, resource, usage_period
     union all
     select 'hourly', account_id, context, resource, usage_period,
            case when resource = 'storage.files' then max(quantity) else sum(quantity) end
     from {{ ref('fct_usage_hourly') }}
+    where usage_period in (select usage_period from written_periods)
     group by account_id, context, resource, usage_period
 ),
 
