@@ -131,12 +131,17 @@
     includes the key the model deletes and re-inserts on (window, period, transfer_id, ...):
     kept rows passed when they were written and cannot collide with rewritten keys. A full
     build (or a run without new batches) stamps every row alike, so everything is tested. -#}
+{#- SQL condition: a row of `relation` was written by this run (the table's newest
+    built_through_batch_seq, or -1: scoped content). -#}
+{% macro built_this_run(relation) -%}
+    (built_through_batch_seq >= (select max(built_through_batch_seq) from {{ relation }}) or built_through_batch_seq < 0)
+{%- endmacro %}
+
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
     {%- if where -%}
         {%- if '__built_this_run__' in where -%}
-            {%- set where = where | replace('__built_this_run__',
-                '(built_through_batch_seq >= (select max(built_through_batch_seq) from ' ~ relation ~ ') or built_through_batch_seq < 0)') -%}
+            {%- set where = where | replace('__built_this_run__', built_this_run(relation)) -%}
         {%- endif -%}
         {%- do return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') -%}
     {%- else -%}

@@ -89,6 +89,20 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- SQL: the (usage_period, known_period) windows that any of `relations` wrote rows of this
+    run (built_this_run). `relations`: pairs (relation, own_window_only); own_window_only: a
+    table without known_period whose rows are their usage period's own window (the charts). A
+    table that writes a header row per window written (the counter tables) also names the
+    windows left without rows. -#}
+{% macro windows_written_this_run(relations) -%}
+    {%- for relation, own_window_only in relations %}
+    select distinct usage_period, {{ 'usage_period as known_period' if own_window_only else 'known_period' }}
+    from {{ relation }}
+    where {{ built_this_run(relation) }}
+    {{ 'union' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
 {% macro windows_delete_moved(marker_column=none, own_window_only=false) -%}
     {%- if incremental_run() -%}
         delete from {{ this }} as t
@@ -283,8 +297,8 @@ record_bounds as (
     at its first window): the counters, plus one header row per window written
     (is_window_header; record columns NULL). windows_to_write() reads the stored windows and
     their cutoffs from {{ this }}, and many windows have no counter first known in them (e.g.
-    one sharing the cutoff of an earlier window of its usage period; before, their state rows marked them
-    stored). Without a header such a window would look unstored and be rewritten every run:
+    one sharing the cutoff of an earlier window of its usage period; before, their state rows
+    marked them stored). Without a header such a window would look unstored and be rewritten every run:
     still the same (no) rows, but its previous cutoff would pull record_bounds, the records'
     prefilter, back to old knowledge. With it a window is kept exactly while it is valid. -#}
 {% macro records_counters_final_select(ctes) -%}

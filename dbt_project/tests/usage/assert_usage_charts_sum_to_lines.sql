@@ -12,19 +12,13 @@
 -- period. The others are as they were when last checked: their window was not rewritten
 -- (int_account_usage_known and the counter table rewrite the same windows, whole) and no chart
 -- row of theirs was written (a carried line's rows only move to the new cutoff_at).
-{%- set stamped = [('int_account_usage_known', true), ('int_account_usage_counter_records_known', true),
-                   ('fct_usage_daily', false), ('fct_usage_hourly', false)] %}
 with written_periods as (
-    {%- for t, has_known_period in stamped %}
-    select distinct usage_period
-    from {{ ref(t) }}
-    where (built_through_batch_seq >= (select max(built_through_batch_seq) from {{ ref(t) }})
-           or built_through_batch_seq < 0)
-      {%- if has_known_period %}
-      and known_period = usage_period
-      {%- endif %}
-    {{ 'union' if not loop.last }}
-    {%- endfor %}
+    select usage_period
+    from ({{ windows_written_this_run([(ref('int_account_usage_known'), false),
+                                       (ref('int_account_usage_counter_records_known'), false),
+                                       (ref('fct_usage_daily'), true),
+                                       (ref('fct_usage_hourly'), true)]) }})
+    where known_period = usage_period
 ),
 
 hourly_periods as (

@@ -30,13 +30,9 @@ with windows as (
 ),
 
 written as (
-    {%- for t in tables %}
-    select distinct usage_period, known_period
-    from {{ ref(t) }}
-    where built_through_batch_seq >= (select max(built_through_batch_seq) from {{ ref(t) }})
-       or built_through_batch_seq < 0
-    {{ 'union' if not loop.last }}
-    {%- endfor %}
+    {%- set relations = [] %}
+    {%- for t in tables %}{% do relations.append((ref(t), false)) %}{% endfor %}
+    {{ windows_written_this_run(relations) }}
 ),
 
 unwritten as (

@@ -10,7 +10,8 @@
     once, not the sum of the contexts' rounded quantities (which can lose 10^-12 per context and
     move a line across a cent boundary).
     Windows sharing (usage_period, cutoff_at) (during the grace hours, the previous period's and
-    the draft period's windows of a usage period, both cut at as_of) have the same usage and account versions: rated once and fanned out.
+    the draft period's windows of a usage period, both cut at as_of) have the same usage and
+    account versions: rated once and fanned out.
     Incremental per knowledge window (macros/usage/windows_incremental.sql): a window whose
     cutoff is unchanged and precedes all new knowledge (usage and account versions: every raw
     collection) is kept; new windows and windows whose cutoff moved are rated in full.

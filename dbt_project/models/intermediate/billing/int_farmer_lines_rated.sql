@@ -6,7 +6,8 @@
     usage period's start, rounded to 6 decimals half away from zero (SPEC §4.7). known_period
     'latest' is rated too (late-not-paid).
     Windows sharing (usage_period, cutoff_at) (during the grace hours, the previous period's and
-    the draft period's windows of a usage period, both cut at as_of) have the same usage: rated once and fanned out.
+    the draft period's windows of a usage period, both cut at as_of) have the same usage: rated
+    once and fanned out.
     Incremental per knowledge window (macros/usage/windows_incremental.sql): a window whose
     cutoff is unchanged and precedes all new knowledge is kept; new windows and windows whose
     cutoff moved are rated in full. Seeds (rates) changing needs --full-refresh. -#}

@@ -15,7 +15,8 @@
 -- held_base_seconds = value_base x held microseconds / 10^6 (exact), used by storage.bytes_used.
 -- Rows of a window depend only on (usage_period, cutoff_at): windows sharing both (e.g. in the
 -- grace hours, the previous and the draft period's windows, both cut at as_of) are computed
--- once ("evaluations") and fanned out; series and evaluations are numbered so the sequencing sorts on integers.
+-- once ("evaluations") and fanned out; series and evaluations are numbered so the sequencing
+-- sorts on integers.
 -- Incremental (macros/usage/windows_incremental.sql): new or invalidated windows are computed in
 -- full; a window whose cutoff moved from c_old to c_new rewrites the samples known in
 -- [c_old, c_new) and their predecessors, and whole series with a deduplicated sample from a

@@ -2,13 +2,17 @@
     adjustment window has passed (P + max_adjustment_periods exists), the difference between
     P rated as known now ('latest', cutoff = as_of) and P as known at cutoff(P + max), per
     account and resource (report 'invoice', cents) and per farmer and component (report
-    'payout', 6 decimals). Non-zero only. Only once cutoff(P + max) = close(P + max) < as_of:
-    until then P + max's window is cut at as_of itself, nothing is late, and P has no 'latest'
-    window (int_knowledge_cutoffs). -#}
+    'payout', 6 decimals). Non-zero only. Only for the periods with a 'latest' window
+    (int_knowledge_cutoffs: close(P + max) < as_of): until then P + max's window is cut at as_of
+    itself and nothing is late. -#}
 {%- set max_adj = var('max_adjustment_periods', 3) | int -%}
 with periods as (
     select period, cutoff_at, {{ period_index('period_start') }} as period_index
     from {{ ref('int_periods') }}
+),
+
+late_periods as (
+    select usage_period from {{ ref('int_knowledge_cutoffs') }} where known_period = 'latest'
 ),
 
 account_rated as (
@@ -20,7 +24,7 @@ account_billed as (
     from account_rated as r
     join periods as w on w.period = r.known_period
     where r.known_period_index = r.usage_period_index + {{ max_adj }}
-      and w.cutoff_at < {{ as_of() }}
+      and r.usage_period in (select usage_period from late_periods)
 ),
 
 account_latest as (
@@ -59,7 +63,7 @@ farmer_paid as (
     from farmer_rated as r
     join periods as w on w.period = r.known_period
     where r.known_period_index = r.usage_period_index + {{ max_adj }}
-      and w.cutoff_at < {{ as_of() }}
+      and r.usage_period in (select usage_period from late_periods)
 ),
 
 farmer_latest as (
