@@ -7,7 +7,7 @@
     itself and nothing is late. -#}
 {%- set max_adj = var('max_adjustment_periods', 3) | int -%}
 with periods as (
-    select period, cutoff_at, {{ period_index('period_start') }} as period_index
+    select period, {{ period_index('period_start') }} as period_index
     from {{ ref('int_periods') }}
 ),
 
@@ -20,9 +20,9 @@ account_rated as (
 ),
 
 account_billed as (
-    select r.*, w.period as window_end_period
+    -- P as known at cutoff(P + max): the window's known period is P + max itself
+    select r.*, r.known_period as window_end_period
     from account_rated as r
-    join periods as w on w.period = r.known_period
     where r.known_period_index = r.usage_period_index + {{ max_adj }}
       and r.usage_period in (select usage_period from late_periods)
 ),
@@ -59,9 +59,9 @@ farmer_rated as (
 ),
 
 farmer_paid as (
-    select r.*, w.period as window_end_period
+    -- P as known at cutoff(P + max): the window's known period is P + max itself
+    select r.*, r.known_period as window_end_period
     from farmer_rated as r
-    join periods as w on w.period = r.known_period
     where r.known_period_index = r.usage_period_index + {{ max_adj }}
       and r.usage_period in (select usage_period from late_periods)
 ),
