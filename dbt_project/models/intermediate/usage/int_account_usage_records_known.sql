@@ -13,7 +13,7 @@
 -- int_gauge_intervals_capped, which hold exactly the windows of int_usage_knowledge_windows at
 -- their cutoffs, so they are not copied (a table rewrote the moved as_of windows' states, tens
 -- of millions of rows, every daily run). Filters on the window (usage_period, known_period,
--- cutoff_at) reach the scans: UNION ALL, and the peak's row_number is partitioned by them.
+-- cutoff_at) reach the scans: UNION ALL, and the peaks are grouped by them.
 -- - network.storage: the contract version known at the cutoff (record = contract _id + its
 --   updated_at), byte_seconds clipped to the period; related_record_id = the failed audit that
 --   cut it short, if any.
@@ -67,33 +67,50 @@ bytes_used as (
       and resource = 'storage.bytes_used'
 ),
 
-files as (
+files_peaks as (
+    -- per series window, the peak sample: largest value, then earliest observed_at, then lowest
+    -- record_id. A grouped arg_min, not a row_number window: the window sorted every storage.files
+    -- row of every window, and a join's filters (a proof's periods) cannot pass a window (L,
+    -- the draft invoice's proof: 18.5 s with the window, 8.2 s with this)
     select
-        account_id,
-        context,
-        resource,
-        usage_period,
-        known_period,
-        cutoff_at,
-        source_name,
-        collection_name,
-        record_id,
-        record_knowledge_at,
-        CAST(NULL AS VARCHAR) as related_record_id,
-        case
-            when row_number() over (
-                -- cutoff_at is the window's: partitioning by it too changes nothing but lets
-                -- filters on it pass the window
-                partition by account_id, context, resource, usage_period, known_period, cutoff_at
-                order by value_base desc, observed_at, record_id
-            ) = 1 then CAST(value_base AS DECIMAL(38,9))
-            else CAST(0 AS DECIMAL(38,9))
-        end as base_quantity,
-        false as is_cumulative,
-        built_through_batch_seq
+        account_id, context, resource, usage_period, known_period, cutoff_at,
+        arg_min(record_id, struct_pack(neg_value := -value_base, observed_at := observed_at, record_id := record_id)) as peak_record_id
     from {{ ref('int_gauge_intervals_capped') }}
     where holds_in_period
       and resource = 'storage.files'
+    group by all
+),
+
+files as (
+    select
+        g.account_id,
+        g.context,
+        g.resource,
+        g.usage_period,
+        g.known_period,
+        g.cutoff_at,
+        g.source_name,
+        g.collection_name,
+        g.record_id,
+        g.record_knowledge_at,
+        CAST(NULL AS VARCHAR) as related_record_id,
+        case
+            when g.record_id = p.peak_record_id then CAST(g.value_base AS DECIMAL(38,9))
+            else CAST(0 AS DECIMAL(38,9))
+        end as base_quantity,
+        false as is_cumulative,
+        g.built_through_batch_seq
+    from {{ ref('int_gauge_intervals_capped') }} as g
+    inner join files_peaks as p
+        -- a group per series window, as the window's partitions were (NULLs included)
+        on p.account_id is not distinct from g.account_id
+        and p.context is not distinct from g.context
+        and p.resource is not distinct from g.resource
+        and p.usage_period is not distinct from g.usage_period
+        and p.known_period is not distinct from g.known_period
+        and p.cutoff_at is not distinct from g.cutoff_at
+    where g.holds_in_period
+      and g.resource = 'storage.files'
 )
 
 select * from counters
