@@ -20,9 +20,9 @@
     Incremental per line (macros/incremental.sql, macros/usage/windows_incremental.sql): a
     period's rows are computed as known at its cutoff_at (stored on every row).
     usage_chart_delete_stale (pre_hook) deletes the periods that left the chart, whose cutoff
-    moved back, or whose unchanged cutoff lies after new knowledge (the hourly chart: also those
-    whose cutoff moved forward); the model computes every chart period without rows in full. A
-    period whose cutoff moved forward (the draft period, every day) is carried line by line: a line's buckets are a function of its quantity and of
+    moved back, or whose unchanged cutoff lies after new knowledge; the model computes every
+    chart period without rows in full. A period whose cutoff moved forward (the draft period,
+    every day) is carried line by line: a line's buckets are a function of its quantity and of
     its input rows, so only the lines in `changed_lines` are recomputed, each with a marker row
     (base_quantity NULL); windows_carry_moved (post_hook) moves the other lines' rows to the new
     cutoff and windows_delete_moved drops the recomputed lines' old rows and the markers.
@@ -62,14 +62,8 @@
 
 {#- pre_hook of the charts: deletes the periods to recompute in full (left the chart, cutoff
     moved back, unchanged cutoff after new knowledge). Periods whose cutoff moved forward stay
-    for the per-line carry, unless carry_moved_lines is false: the hourly chart recomputes them
-    in full,
-    because there the carry does not pay. Every network.storage line of the draft period grows
-    each day (its contracts accrue every hour), so nearly all of its rows are recomputed anyway
-    (L, day 9: 47.1 M of 47.5 M rows), and the carry adds a scan of the stored lines, an UPDATE
-    and a DELETE over all of the period's rows, and a costly COMMIT (M, day 3: hourly chart 24.3
-    s carried vs 20.3 s whole; COMMIT 8.4 vs 0.9 s). -#}
-{% macro usage_chart_delete_stale(last_periods=none, carry_moved_lines=true) -%}
+    for the per-line carry. -#}
+{% macro usage_chart_delete_stale(last_periods=none) -%}
     {%- if incremental_run() -%}
         delete from {{ this }}
         where usage_period in (
@@ -80,20 +74,15 @@
             where w.usage_period is null
                or w.cutoff_at < s.cutoff_at
                or (w.cutoff_at = s.cutoff_at and s.cutoff_at > {{ new_knowledge_since() }})
-               {%- if not carry_moved_lines %}
-               or w.cutoff_at > s.cutoff_at
-               {%- endif %}
         )
     {%- else -%}
         select 1
     {%- endif -%}
 {%- endmacro %}
 
-{#- carry_moved_lines: as in usage_chart_delete_stale (pass the same value to both). -#}
-{% macro usage_chart(grain, bucket_col, bucket_type, last_periods=none, carry_moved_lines=true) -%}
+{% macro usage_chart(grain, bucket_col, bucket_type, last_periods=none) -%}
 {%- set bucket_micros = 86400000000 if grain == 'day' else 3600000000 -%}
-{#- `incremental`: moved periods may be stored, so the per-line carry's CTEs are needed -#}
-{%- set incremental = incremental_run() and carry_moved_lines -%}
+{%- set incremental = incremental_run() -%}
 -- the periods to write: new ones in full (previous_cutoff_at NULL), moved ones per line (after
 -- usage_chart_delete_stale, the stored periods are valid as stored or moved forward)
 with {{ windows_to_write(usage_chart_windows(last_periods), ['usage_period']) }},
