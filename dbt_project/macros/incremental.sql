@@ -151,19 +151,40 @@
 
 {#- Where dbt-duckdb stages an incremental run's rows before its strategy inserts them (overrides
     the adapter's macro of the same name; called by its incremental materialization).
-    By default a TEMPORARY table: DuckDB keeps those in memory, uncompressed, so a large increment
-    (a chart period recomputed whole at L: ~90 M hourly rows) runs out of memory at the limit,
-    although the same rows written to a persistent table compress and spill. A model configured
-    with `incremental_stage: table` stages in a regular table beside its target instead; it is
-    created inside the run's transaction and dbt-duckdb drops it after the commit (as it does for
+    The adapter's stage is a TEMPORARY table, which the strategy then copies into the target:
+    every increment is written twice, and DuckDB keeps temporary tables in memory, uncompressed
+    (a chart period recomputed whole at L, ~90 M hourly rows, ran out of memory at the limit).
+    Models with the 'append' strategy stage in a view of their SQL instead, so the strategy's
+    INSERT computes the rows straight into the target, once. Not delete+insert: it reads its
+    stage twice (the keys to delete, then the rows), and a model reading {{ this }} would see
+    its own deletes the second time. A model reading {{ this }} is safe with append: the
+    INSERT's scans of its target read it as it was (INSERT INTO t SELECT ... FROM t, t joined to
+    aggregates of t: no appended row is read back). The view is created inside the run's
+    transaction and dbt-duckdb drops it after the commit (as it drops a non-temporary stage on
     MotherDuck, where temporary tables do not exist). -#}
 {% macro duckdb__dispatch_temporary_relation(target_relation, batch_id='') %}
-    {%- if config.get('incremental_stage') == 'table' -%}
+    {%- if config.get('incremental_strategy') == 'append' and model.language == 'sql' -%}
         {%- set relation = target_relation.incorporate(
-                path={"identifier": target_relation.identifier ~ '__dbt_stage'}) -%}
+                path={"identifier": target_relation.identifier ~ '__dbt_stage_view'}, type='view') -%}
         {#- a stage left by a run that died before dbt-duckdb could drop it -#}
-        {%- do run_query('drop table if exists ' ~ relation) -%}
+        {%- do run_query('drop view if exists ' ~ relation) -%}
         {%- do return({'relation': relation, 'temporary': false}) -%}
     {%- endif -%}
     {%- do return({'relation': make_temp_relation(target_relation), 'temporary': true}) -%}
 {% endmacro %}
+
+{#- The adapter's create_table_as (overridden here and called for everything else), which the
+    incremental materialization calls to fill its stage: a view for the append strategy's
+    stage (above). -#}
+{% macro duckdb__create_table_as(temporary, relation, compiled_code, language='sql', partitioned_by=none, sorted_by=none) -%}
+    {%- if relation.type == 'view' and relation.identifier.endswith('__dbt_stage_view') and language == 'sql' -%}
+        {%- if config.get('contract').enforced -%}
+            {{ get_assert_columns_equivalent(compiled_code) }}
+        {%- endif %}
+        create view {{ relation }} as (
+            {{ compiled_code }}
+        )
+    {%- else -%}
+        {{ return(dbt.duckdb__create_table_as(temporary, relation, compiled_code, language, partitioned_by, sorted_by)) }}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,5 +1,4 @@
 {{ config(materialized='incremental', incremental_strategy='append', on_schema_change='append_new_columns',
-          incremental_stage='table',
           pre_hook=["{{ clear_when_scoped() }}",
                     "{{ usage_chart_delete_stale(last_periods=var('usage_hourly_periods', 2)) }}"],
           post_hook=["{{ windows_carry_moved(['account_id', 'context', 'resource'], marker_column='base_quantity', own_window_only=true) }}",
@@ -12,7 +11,6 @@
 -- Hourly rows are lines x hours (744 per line-month), so only the latest
 -- var('usage_hourly_periods', 2) periods (the current one and the previous one by default) are
 -- kept; fct_usage_daily covers all periods. Incremental per line (older periods are deleted as
--- they leave the chart; the draft period recomputes only its changed lines). A period
--- recomputed whole is ~90 M rows at L: staged in a regular table (incremental_stage), not
--- in DuckDB's in-memory temporary one. See macros/usage/usage_chart.sql.
+-- they leave the chart; the draft period recomputes only its changed lines). See
+-- macros/usage/usage_chart.sql.
 {{ usage_chart('hour', 'usage_hour', 'TIMESTAMP', last_periods=var('usage_hourly_periods', 2)) }}
