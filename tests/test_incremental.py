@@ -310,3 +310,30 @@ def test_chart_check_catches_a_wrong_quantity_in_a_period_written_this_run(built
     finally:
         con.close()
     assert failures() == 2
+
+
+def test_unique_check_catches_a_duplicate_chart_hour_written_this_run(built):
+    """The hash-first unique_combination test (macros/generic_tests.sql) on the hourly chart's
+    grain: a copy of one row written this run must fail it with exactly that combination."""
+    wh = built["dir"] / "unique_checks" / "abacus.duckdb"
+    wh.parent.mkdir()
+    _copy(built["inc"], wh)
+    selector = "fct_usage_hourly,test_name:unique_combination"
+
+    def failures() -> int:
+        res = run_dbt(["test", "--select", selector], wh, vars={"as_of": NEXT_AS_OF})
+        assert len(res.result.results) == 1
+        return res.result.results[0].failures
+
+    assert failures() == 0
+    con = duckdb.connect(str(wh))
+    try:
+        copied = con.execute("""
+            insert into marts.fct_usage_hourly
+            select * from marts.fct_usage_hourly
+            where built_through_batch_seq = (select max(built_through_batch_seq) from marts.fct_usage_hourly)
+            order by all limit 1""").fetchone()[0]
+        assert copied == 1
+    finally:
+        con.close()
+    assert failures() == 1
