@@ -41,7 +41,7 @@ cutoffs as (
 ),
 
 audit_copies as (
-    select * from {{ ref('stg_storage_network__audits') }} where reject_reason is null
+    select * from {{ ref('int_audits_validated') }}
 ),
 
 audits as (
@@ -61,7 +61,9 @@ first_failed_audit as (
     group by c.cutoff_at, a.contract_id
 ),
 
-versions as (
+versions as not materialized (
+    -- not materialized: DuckDB materializes a CTE read more than once, which copied every
+    -- version (and hid the table's row count from the join order below)
     select * from {{ ref('int_contract_versions_ordered') }}
 ),
 
@@ -136,7 +138,14 @@ known_versions as (
         e.period_end,
         e.known_periods,
         v.*
-    from versions as v
+    from (
+        -- the changed contracts' versions first: joined to changed_contracts directly, DuckDB
+        -- could build its hash table on the versions (L daily: 5.3 s instead of 0.3 s)
+        select v.*
+        from versions as v
+        semi join (select distinct contract_id from changed_contracts) as c
+            on c.contract_id = v.contract_id
+    ) as v
     inner join changed_contracts as ch
         on ch.contract_id = v.contract_id
     inner join evaluations as e
