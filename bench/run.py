@@ -447,6 +447,12 @@ def _fmt(x, nd=1):
     return "–" if x is None else (f"{x:,.{nd}f}" if isinstance(x, (int, float)) else str(x))
 
 
+def _one_session(x: dict, y: dict, hours: float = 6.0) -> bool:
+    """Two results were measured close enough in time to compare (one session's M and L runs)."""
+    t = [dt.datetime.fromisoformat(r["measured_at"]) for r in (x, y)]
+    return abs((t[1] - t[0]).total_seconds()) <= hours * 3600
+
+
 def _results_table(results: list[dict]) -> str:
     cols = ["generate", "models_only", "full_build", "reference", "pandas", "append_day", "daily_build"]
     lines = ["| size | raw rows | " + " | ".join(f"{c} s / MB" for c in cols)
@@ -471,6 +477,10 @@ def _results_table(results: list[dict]) -> str:
                   "| from → to | raw rows × | warehouse rows × | models_only × | full_build × | reference × | models_only × / raw rows × | full_build × / warehouse rows × |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for x, y in zip(results, results[1:]):
+            if not _one_session(x, y):  # the machine drifts between sessions: a ratio across them is not a growth
+                lines.append(f"| {x['size']} → {y['size']} | not measured in one session "
+                             f"({x['size']} at {x['measured_at']}, {y['size']} at {y['measured_at']}) | | | | | | |")
+                continue
             rows = y["raw_rows_total"] / max(x["raw_rows_total"], 1)
             wrows = (y["warehouse_rows_total"] / x["warehouse_rows_total"]
                      if x.get("warehouse_rows_total") and y.get("warehouse_rows_total") else None)

@@ -37,13 +37,13 @@ def test_top_nodes_orders_by_seconds(tmp_path):
     assert list(run.top_nodes(rr, n=2).items()) == [("unique_combination_fct_a_x.abc", 7.3), ("int_b", 3.0)]
 
 
-def _result(size, raw, wh, models, full, ref):
+def _result(size, raw, wh, models, full, ref, measured_at="2026-11-22T00:00:00+00:00"):
     step = lambda s: {"seconds": s, "peak_rss_mb": 100.0}  # noqa: E731
     return {"size": size, "raw_rows_total": raw, "raw_rows": {}, "warehouse_rows_total": wh,
             "steps": {"models_only": step(models), "full_build": step(full), "reference": step(ref)},
             "ratios": {"models_only_over_reference": round(models / ref, 2), "pandas_over_models_only": None,
                        "daily_cycle_over_full_build": None},
-            "failures": [], "command": f"make bench SIZE={size}", "measured_at": "2026-11-22T00:00:00+00:00",
+            "failures": [], "command": f"make bench SIZE={size}", "measured_at": measured_at,
             "machine": {"nproc": 2, "memory_gb": 24.0, "platform": "linux", "python": "3.11", "duckdb": "x",
                         "dbt_core": "1.11", "pandas": "x", "duckdb_settings": {"memory_limit": "6GB", "threads": 2},
                         "dbt_threads": 2}}
@@ -54,6 +54,15 @@ def test_results_table_growth_row():
     growth = [ln for ln in table.splitlines() if ln.startswith("| M → L")]
     # raw rows x5.00, warehouse rows x7.50; models x4.00 (0.80 per raw-row growth), full x6.00 (0.80 per warehouse-row growth)
     assert growth == ["| M → L | 5.00 | 7.50 | 4.00 | 6.00 | 5.00 | 0.80 | 0.80 |"]
+
+
+def test_results_table_has_no_growth_across_sessions():
+    # M from one session, L from a later one: the machine's speed differs, so no ratio is printed
+    table = run._results_table([_result("M", 1000, 4000, 10.0, 20.0, 5.0, "2026-12-07T07:12:00+00:00"),
+                                _result("L", 5000, 30000, 40.0, 120.0, 25.0, "2026-12-07T13:30:00+00:00")])
+    growth = [ln for ln in table.splitlines() if ln.startswith("| M → L")]
+    assert growth == ["| M → L | not measured in one session (M at 2026-12-07T07:12:00+00:00, "
+                      "L at 2026-12-07T13:30:00+00:00) | | | | | | |"]
 
 
 def test_run_measured_kills_a_step_at_its_time_limit(tmp_path):
