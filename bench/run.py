@@ -447,8 +447,9 @@ def _fmt(x, nd=1):
     return "–" if x is None else (f"{x:,.{nd}f}" if isinstance(x, (int, float)) else str(x))
 
 
-def _one_session(x: dict, y: dict, hours: float = 6.0) -> bool:
-    """Two results were measured close enough in time to compare (one session's M and L runs)."""
+def _one_session(x: dict, y: dict, hours: float = 3.0) -> bool:
+    """Two results were measured close enough in time to compare (one session's M run and the L run
+    after it: ~1.5 h between their ends)."""
     t = [dt.datetime.fromisoformat(r["measured_at"]) for r in (x, y)]
     return abs((t[1] - t[0]).total_seconds()) <= hours * 3600
 
