@@ -40,12 +40,8 @@ cutoffs as (
     select distinct cutoff_at from windows
 ),
 
-audit_copies as (
-    select * from {{ ref('int_audits_validated') }}
-),
-
 audits as (
-    {{ audits_first_known('audit_copies') }}
+    {{ audits_first_known() }}
 ),
 
 first_failed_audit as (
@@ -78,7 +74,7 @@ new_contract_records as (
     union all
     select c.contract_id, a.knowledge_at
     from audits as a
-    inner join audit_copies as c
+    inner join {{ ref('int_audits_validated') }} as c
         on c.record_id = a.record_id
     where {{ in_batches("coalesce(a.batch_id, '')", new_batch_ids('storage_network', 'audits')) }}
 ),
