@@ -1,6 +1,9 @@
-{#- Incremental builds of per-period tables (delete+insert on an invoice / statement period
-    column; see macros/incremental.sql): the proof marts, the invoice and payout lines and
-    statements, the invoice context breakdown.
+{#- Incremental builds of per-period tables (strategy append after a pre_hook that deletes the
+    periods to recompute; see macros/incremental.sql): the proof marts, the priced invoice lines,
+    the invoices and payout statements, the invoice context breakdown. Not delete+insert on the
+    period: the model writes only periods without stored rows, so its DELETE found nothing to
+    delete, and it staged the increment in a temporary table that the INSERT then copied (at L,
+    2.4 s for the proof of one draft period).
 
     Every row of period Q depends only on what is known at cutoff(Q) (its lines, and usage as
     known at cutoff(Q) and earlier cutoffs), and stores that cutoff_at. So the rows of a final

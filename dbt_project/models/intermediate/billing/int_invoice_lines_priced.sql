@@ -1,5 +1,5 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert',
-          unique_key='invoice_period', on_schema_change='append_new_columns',
+{{ config(materialized='incremental', incremental_strategy='append',
+          on_schema_change='append_new_columns',
           pre_hook=["{{ clear_when_scoped() }}", "{{ period_delete_stale('invoice_period') }}"]) }}
 {#- Usage and adjustment lines of every invoice period Q (SPEC §4.2, §4.6), before the discount.
     usage: usage_period = Q rated as known at cutoff(Q).

@@ -1,5 +1,5 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert',
-          unique_key='invoice_period', on_schema_change='append_new_columns',
+{{ config(materialized='incremental', incremental_strategy='append',
+          on_schema_change='append_new_columns',
           pre_hook=["{{ clear_when_scoped() }}", "{{ period_delete_stale('invoice_period') }}"]) }}
 {#- One invoice per (account_id, invoice_period) that has lines: subtotal = Σ rounded usage and
     adjustment lines; plan and discount_pct known at close(Q) (latest version with updated_at

@@ -1,5 +1,5 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert',
-          unique_key='invoice_period', on_schema_change='append_new_columns',
+{{ config(materialized='incremental', incremental_strategy='append',
+          on_schema_change='append_new_columns',
           pre_hook=["{{ clear_when_scoped() }}", "{{ period_delete_stale('invoice_period') }}"]) }}
 {#- Context breakdown of every invoice line (SPEC §4.6). Each line's amount is split over the
     leaf contexts to the cent by largest remainder (ties: context path ascending):

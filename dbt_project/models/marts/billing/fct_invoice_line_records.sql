@@ -1,5 +1,5 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert',
-          unique_key=['invoice_period'], on_schema_change='append_new_columns',
+{{ config(materialized='incremental', incremental_strategy='append',
+          on_schema_change='append_new_columns',
           pre_hook=["{{ clear_when_scoped() }}", "{{ proofs_delete_stale('invoice_period') }}"]) }}
 {#- Proof of every usage and adjustment line (SPEC §5 "Events"): the raw records behind it.
     usage line:      the records of Q as known at cutoff(Q);

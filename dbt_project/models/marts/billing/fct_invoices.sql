@@ -1,5 +1,5 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert',
-          unique_key='invoice_period', on_schema_change='append_new_columns',
+{{ config(materialized='incremental', incremental_strategy='append',
+          on_schema_change='append_new_columns',
           pre_hook=["{{ clear_when_scoped() }}", "{{ period_delete_stale('invoice_period') }}"]) }}
 {#- One invoice per account and period (SPEC §4.6): status final once the period is closed
     (draft before); total = subtotal − discount; line_count counts every line incl. discount.

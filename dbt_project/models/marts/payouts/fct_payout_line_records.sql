@@ -1,5 +1,5 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert',
-          unique_key=['statement_period'], on_schema_change='append_new_columns',
+{{ config(materialized='incremental', incremental_strategy='append',
+          on_schema_change='append_new_columns',
           pre_hook=["{{ clear_when_scoped() }}", "{{ proofs_delete_stale('statement_period') }}"]) }}
 {#- Proof of every payout line: the records behind it (adjustments: the change between
     cutoff(Q−1) and cutoff(Q), netted per record). quantity (12 decimals) and amount

@@ -1,5 +1,5 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert',
-          unique_key='statement_period', on_schema_change='append_new_columns',
+{{ config(materialized='incremental', incremental_strategy='append',
+          on_schema_change='append_new_columns',
           pre_hook=["{{ clear_when_scoped() }}", "{{ period_delete_stale('statement_period') }}"]) }}
 {#- One payout statement per farmer and period (SPEC §4.7): quantities of Q as known at
     cutoff(Q), gross = Σ lines (adjustments included), held-back by the farmer's age in whole
