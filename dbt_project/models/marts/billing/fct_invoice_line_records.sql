@@ -1,6 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='append',
           on_schema_change='append_new_columns',
-          pre_hook=["{{ clear_when_scoped() }}", "{{ proofs_delete_stale('invoice_period') }}"]) }}
+          pre_hook=["{{ clear_when_scoped() }}", "{{ period_delete_stale('invoice_period') }}"]) }}
 {#- Proof of every usage and adjustment line (SPEC §5 "Events"): the raw records behind it.
     usage line:      the records of Q as known at cutoff(Q);
     adjustment line: the change of P's records between cutoff(Q-1) and cutoff(Q), netted per
@@ -12,7 +12,7 @@
     base_per_billable_unit rounded, the last 10^-12 residues placed on the largest records;
     amount by largest remainder in proportion to the quantity (ties: record id ascending).
     See macros/proofs/line_record_proofs.sql.
-    Incremental per invoice_period (macros/proofs/proofs_incremental.sql): a period's proof is
+    Incremental per invoice_period (macros/periods_incremental.sql): a period's proof is
     computed as known at its cutoff_at; the proof of a final period is kept while that cutoff is
     unchanged and precedes all new knowledge, the other periods are recomputed. -#}
 -- depends_on: {{ ref('int_raw_batches') }}
@@ -47,7 +47,7 @@ lines as materialized (
     inner join {{ ref('resources') }} as res
         on res.resource = l.resource
     where l.line_type in ('usage', 'adjustment')
-      and {{ proofs_periods_to_compute('l.invoice_period', 'invoice_period') }}
+      and {{ periods_to_compute('l.invoice_period', 'invoice_period') }}
 ),
 
 proofs as (

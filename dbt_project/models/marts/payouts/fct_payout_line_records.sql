@@ -1,11 +1,11 @@
 {{ config(materialized='incremental', incremental_strategy='append',
           on_schema_change='append_new_columns',
-          pre_hook=["{{ clear_when_scoped() }}", "{{ proofs_delete_stale('statement_period') }}"]) }}
+          pre_hook=["{{ clear_when_scoped() }}", "{{ period_delete_stale('statement_period') }}"]) }}
 {#- Proof of every payout line: the records behind it (adjustments: the change between
     cutoff(Q−1) and cutoff(Q), netted per record). quantity (12 decimals) and amount
     (6 decimals) sum exactly to the line's quantity (adjustments: the change) and amount; see
     fct_invoice_line_records and macros/proofs/line_record_proofs.sql for the allocation.
-    Incremental per statement_period (macros/proofs/proofs_incremental.sql): a period's proof is
+    Incremental per statement_period (macros/periods_incremental.sql): a period's proof is
     computed as known at its cutoff_at; the proof of a final period is kept while that cutoff is
     unchanged and precedes all new knowledge, the other periods are recomputed. -#}
 -- depends_on: {{ ref('int_raw_batches') }}
@@ -38,7 +38,7 @@ lines as materialized (
         on q.period = l.statement_period
     left join periods as previous
         on previous.period_index = q.period_index - 1
-    where {{ proofs_periods_to_compute('l.statement_period', 'statement_period') }}
+    where {{ periods_to_compute('l.statement_period', 'statement_period') }}
 ),
 
 proofs as (
