@@ -2,7 +2,14 @@
     period-to-date usage as known now, included quantity and what remains of it, billable so far
     and its amount, and a linear projection to the period's end
     (usage × period seconds / elapsed seconds, exact) with its projected amount. A peak gauge
-    (storage.files) is projected flat: its peak so far. -#}
+    (storage.files) is projected flat: its peak so far.
+    Period-to-date means the time before as_of. The draft window's time-integral usage runs to
+    the period's end: a contract known now counts to its store_end and a gauge's last sample
+    holds up to gauge_max_gap_hours on; that is the draft invoice as known, but not usage to
+    date. So network.storage and storage.bytes_used are re-summed here from the draft window's
+    intervals cut at as_of (exact, as int_account_usage_known sums them), converted and rounded
+    once per account line like int_account_lines_rated, and priced with the same tiers;
+    counters and peaks are the draft line's own quantity. -#}
 with periods as (
     select period, period_start, period_end
     from {{ ref('int_periods') }}
@@ -10,12 +17,76 @@ with periods as (
       and period_end > {{ as_of() }}
 ),
 
-lines as (
+draft_lines as (
     select r.*
     from {{ ref('int_account_lines_rated') }} as r
     join periods as p
         on p.period = r.usage_period
     where r.known_period = r.usage_period
+),
+
+interval_base_to_date as (
+    -- exact base-unit seconds of the draft window's intervals before as_of
+    select c.account_id, 'network.storage' as resource,
+           sum({{ windows_bytes_times_micros('c.data_size_bytes',
+                  "greatest(date_diff('microsecond', c.overlap_start, least(c.overlap_end, " ~ as_of() ~ ")), 0)") }}) as base_quantity
+    from {{ ref('int_storage_contracts_clipped') }} as c
+    join periods as p
+        on p.period = c.usage_period
+    where c.known_period = c.usage_period
+    group by c.account_id
+    union all
+    select g.account_id, g.resource,
+           sum({{ usage_rate_times_micros('g.value_base',
+                  "greatest(date_diff('microsecond', g.held_start, least(g.held_end, " ~ as_of() ~ ")), 0)") }})
+    from {{ ref('int_gauge_intervals_capped') }} as g
+    join periods as p
+        on p.period = g.usage_period
+    where g.known_period = g.usage_period
+      and g.holds_in_period
+      and g.resource = 'storage.bytes_used'
+    group by g.account_id, g.resource
+),
+
+tier_rows as (
+    select p.period, t.resource, t.tier_start, t.tier_end, t.unit_price
+    from periods as p
+    join {{ ref('price_tiers') }} as t
+        on t.valid_from <= cast(p.period_start as date)
+    qualify t.valid_from = max(t.valid_from) over (partition by p.period, t.resource)
+),
+
+to_date as (
+    select
+        l.* replace (
+            coalesce(
+                cast({{ exact_divide('i.base_quantity', 'res.base_per_billable_unit', 12) }} as decimal(38,12)),
+                l.quantity
+            ) as quantity
+        )
+    from draft_lines as l
+    left join interval_base_to_date as i
+        on i.account_id = l.account_id
+       and i.resource = l.resource
+    left join {{ ref('resources') }} as res
+        on res.resource = l.resource
+),
+
+to_date_billable as (
+    select *, cast(greatest(quantity - included_quantity, 0) as decimal(38,12)) as billable_to_date
+    from to_date
+),
+
+lines as (
+    -- amount to date: the draft line's tiers applied to the billable quantity to date
+    select
+        b.* replace (b.billable_to_date as billable_quantity),
+        {{ round_money('coalesce(sum(' ~ tier_amount('b.billable_to_date', 't.tier_start', 't.tier_end', 't.unit_price') ~ '), 0)') }} as amount_to_date
+    from to_date_billable as b
+    left join tier_rows as t
+        on t.period = b.usage_period
+       and t.resource = b.resource
+    group by all
 ),
 
 clock as (
@@ -49,14 +120,6 @@ projected_billable as (
     from projected
 ),
 
-tier_rows as (
-    select p.period, t.resource, t.tier_start, t.tier_end, t.unit_price
-    from periods as p
-    join {{ ref('price_tiers') }} as t
-        on t.valid_from <= cast(p.period_start as date)
-    qualify t.valid_from = max(t.valid_from) over (partition by p.period, t.resource)
-),
-
 projected_priced as (
     select
         b.account_id,
@@ -84,7 +147,7 @@ select
     cast(b.included_quantity as decimal(38,12)) as included_quantity,
     cast(greatest(b.included_quantity - b.quantity, 0) as decimal(38,12)) as included_remaining,
     cast(b.billable_quantity as decimal(38,12)) as billable_quantity,
-    cast(b.amount as decimal(18,2)) as amount_to_date,
+    cast(b.amount_to_date as decimal(18,2)) as amount_to_date,
     cast(b.projected_quantity as decimal(38,12)) as projected_quantity,
     cast(b.projected_billable_quantity as decimal(38,12)) as projected_billable_quantity,
     {{ round_money('pp.projected_exact_amount') }} as projected_amount,
