@@ -16,6 +16,16 @@
     as decimal(38,20))
 {%- endmacro %}
 
+{#- SQL: per period of `periods` (a relation or CTE with period, period_start), the graduated
+    tiers of the price list valid at the period's start (SPEC §4.6: versioned per resource). -#}
+{% macro price_tiers_at_period_start(periods) -%}
+    select p.period, t.resource, t.tier_start, t.tier_end, t.unit_price
+    from {{ periods }} as p
+    join {{ ref('price_tiers') }} as t
+        on t.valid_from <= cast(p.period_start as date)
+    qualify t.valid_from = max(t.valid_from) over (partition by p.period, t.resource)
+{%- endmacro %}
+
 {#- Round money half away from zero (DuckDB round() on DECIMAL) to `scale` decimals. -#}
 {% macro round_money(amount, scale=2, width=18) -%}
     cast(round({{ amount }}, {{ scale }}) as decimal({{ width }},{{ scale }}))

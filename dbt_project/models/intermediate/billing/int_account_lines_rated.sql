@@ -97,16 +97,7 @@ plan_rows as (
 
 tier_rows as (
     -- a period uses the price tiers valid at its start (versioned per resource)
-    select
-        p.period,
-        t.resource,
-        t.tier_start,
-        t.tier_end,
-        t.unit_price
-    from periods as p
-    join {{ ref('price_tiers') }} as t
-        on t.valid_from <= cast(p.period_start as date)
-    qualify t.valid_from = max(t.valid_from) over (partition by p.period, t.resource)
+    {{ price_tiers_at_period_start('periods') }}
 ),
 
 lines as (

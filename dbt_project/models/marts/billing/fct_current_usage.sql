@@ -49,11 +49,7 @@ interval_base_to_date as (
 ),
 
 tier_rows as (
-    select p.period, t.resource, t.tier_start, t.tier_end, t.unit_price
-    from periods as p
-    join {{ ref('price_tiers') }} as t
-        on t.valid_from <= cast(p.period_start as date)
-    qualify t.valid_from = max(t.valid_from) over (partition by p.period, t.resource)
+    {{ price_tiers_at_period_start('periods') }}
 ),
 
 to_date as (
