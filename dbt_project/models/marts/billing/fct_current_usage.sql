@@ -28,8 +28,8 @@ draft_lines as (
 interval_base_to_date as (
     -- exact base-unit seconds of the draft window's intervals before as_of
     select c.account_id, 'network.storage' as resource,
-           sum({{ windows_bytes_times_micros('c.data_size_bytes',
-                  "greatest(date_diff('microsecond', c.overlap_start, least(c.overlap_end, " ~ as_of() ~ ")), 0)") }}) as base_quantity
+           sum({{ usage_rate_times_micros('c.data_size_bytes',
+                  usage_micros_between('c.overlap_start', 'least(c.overlap_end, ' ~ as_of() ~ ')')) }}) as base_quantity
     from {{ ref('int_storage_contracts_clipped') }} as c
     join periods as p
         on p.period = c.usage_period
@@ -38,7 +38,7 @@ interval_base_to_date as (
     union all
     select g.account_id, g.resource,
            sum({{ usage_rate_times_micros('g.value_base',
-                  "greatest(date_diff('microsecond', g.held_start, least(g.held_end, " ~ as_of() ~ ")), 0)") }})
+                  usage_micros_between('g.held_start', 'least(g.held_end, ' ~ as_of() ~ ')')) }})
     from {{ ref('int_gauge_intervals_capped') }} as g
     join periods as p
         on p.period = g.usage_period
@@ -52,39 +52,6 @@ tier_rows as (
     {{ price_tiers_at_period_start('periods') }}
 ),
 
-to_date as (
-    select
-        l.* replace (
-            coalesce(
-                cast({{ exact_divide('i.base_quantity', 'res.base_per_billable_unit', 12) }} as decimal(38,12)),
-                l.quantity
-            ) as quantity
-        )
-    from draft_lines as l
-    left join interval_base_to_date as i
-        on i.account_id = l.account_id
-       and i.resource = l.resource
-    left join {{ ref('resources') }} as res
-        on res.resource = l.resource
-),
-
-to_date_billable as (
-    select *, cast(greatest(quantity - included_quantity, 0) as decimal(38,12)) as billable_to_date
-    from to_date
-),
-
-lines as (
-    -- amount to date: the draft line's tiers applied to the billable quantity to date
-    select
-        b.* replace (b.billable_to_date as billable_quantity),
-        {{ round_money('coalesce(sum(' ~ tier_amount('b.billable_to_date', 't.tier_start', 't.tier_end', 't.unit_price') ~ '), 0)') }} as amount_to_date
-    from to_date_billable as b
-    left join tier_rows as t
-        on t.period = b.usage_period
-       and t.resource = b.resource
-    group by all
-),
-
 clock as (
     select
         period,
@@ -94,32 +61,51 @@ clock as (
     from periods
 ),
 
+to_date as (
+    -- the draft line with its quantity to date (time-integral resources re-summed, else as is)
+    select
+        l.* replace (
+            coalesce(
+                cast({{ exact_divide('i.base_quantity', 'res.base_per_billable_unit', 12) }} as decimal(38,12)),
+                l.quantity
+            ) as quantity
+        ),
+        res.billable_unit,
+        res.aggregation
+    from draft_lines as l
+    left join interval_base_to_date as i
+        on i.account_id = l.account_id
+       and i.resource = l.resource
+    left join {{ ref('resources') }} as res
+        on res.resource = l.resource
+),
+
 projected as (
     select
         l.*,
         c.as_of,
         c.period_seconds,
         c.elapsed_seconds,
-        res.billable_unit,
-        case when res.aggregation = 'peak' then l.quantity
+        case when l.aggregation = 'peak' then l.quantity
              else {{ exact_divide('l.quantity * c.period_seconds', 'c.elapsed_seconds', 12, 12) }}
         end as projected_quantity
-    from lines as l
+    from to_date as l
     join clock as c on c.period = l.usage_period
-    left join {{ ref('resources') }} as res on res.resource = l.resource
 ),
 
 projected_billable as (
     select
-        *,
+        * replace (cast(greatest(quantity - included_quantity, 0) as decimal(38,12)) as billable_quantity),
         cast(greatest(projected_quantity - included_quantity, 0) as decimal(38,12)) as projected_billable_quantity
     from projected
 ),
 
-projected_priced as (
+priced as (
+    -- the draft line's tiers applied to the billable quantity to date and to the projected one
     select
         b.account_id,
         b.resource,
+        cast(coalesce(sum({{ tier_amount('b.billable_quantity', 't.tier_start', 't.tier_end', 't.unit_price') }}), 0) as decimal(38,20)) as exact_amount_to_date,
         cast(coalesce(sum({{ tier_amount('b.projected_billable_quantity', 't.tier_start', 't.tier_end', 't.unit_price') }}), 0) as decimal(38,20)) as projected_exact_amount
     from projected_billable as b
     left join tier_rows as t
@@ -143,11 +129,11 @@ select
     cast(b.included_quantity as decimal(38,12)) as included_quantity,
     cast(greatest(b.included_quantity - b.quantity, 0) as decimal(38,12)) as included_remaining,
     cast(b.billable_quantity as decimal(38,12)) as billable_quantity,
-    cast(b.amount_to_date as decimal(18,2)) as amount_to_date,
+    {{ round_money('pp.exact_amount_to_date') }} as amount_to_date,
     cast(b.projected_quantity as decimal(38,12)) as projected_quantity,
     cast(b.projected_billable_quantity as decimal(38,12)) as projected_billable_quantity,
     {{ round_money('pp.projected_exact_amount') }} as projected_amount,
     cast('USD' as varchar) as currency
 from projected_billable as b
-join projected_priced as pp
+join priced as pp
     using (account_id, resource)
