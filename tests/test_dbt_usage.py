@@ -13,7 +13,8 @@ Fixture (as_of 2027-02-01, grace 72 h: close(2026-10) = 2026-11-04, close(2026-1
 - T1 (ex. 6): renter 1e9, farmer 9.8e8 -> 0.98 GB, byte_mismatch; T2 farmer only ->
   missing_renter_report, not billed, not paid.
 - events: lab/alice 100 core_hours + a late 20 (recorded after close), lab/bob 50, 617 jobs each,
-  a later-recorded duplicate event_id.
+  a later-recorded duplicate event_id; lab/carol 1 core-second in each of four hours (charts'
+  cumulative rounding).
 """
 from __future__ import annotations
 
@@ -113,6 +114,9 @@ def load_fixture(con: duckdb.DuckDBPyConnection) -> None:
         _event("E3", "e3", "lab/alice", j, "617", "count", "2026-10-04T10:00:00Z", "2026-10-04T10:00:00Z"),
         _event("E4", "e4", "lab/bob", j, "617", "count", "2026-10-04T11:00:00Z", "2026-10-04T11:00:00Z"),
         _event("E5", "e5", "lab/alice", t, "20", "core_hours", "2026-10-30T10:00:00Z", "2026-11-05T00:00:00Z"),
+        # one core-second in each of four hours: 1/3600 core-hour does not end at 12 decimals
+        *[_event(f"E6{h}", f"e6{h}", "lab/carol", t, "1", "core_seconds", f"2026-10-06T0{h}:30:00Z",
+                 f"2026-10-06T0{h}:30:00Z") for h in range(1, 5)],
     ])
 
 
@@ -157,6 +161,7 @@ def test_october_as_known_at_its_close(con):
         ("S1", "s1/home", "storage.files"): D("7"),             # example 3 peak
         ("lab", "lab/alice", "compute.time_used"): D("100"),
         ("lab", "lab/bob", "compute.time_used"): D("50"),
+        ("lab", "lab/carol", "compute.time_used"): D("0.001111111111"),   # 4/3600
         ("lab", "lab/alice", "compute.jobs_started"): D("617"),
         ("lab", "lab/bob", "compute.jobs_started"): D("617"),
     }
@@ -256,6 +261,22 @@ def test_charts_sum_to_lines(con, table, col):
         where l.known_period = l.usage_period and l.resource <> 'storage.files'
           and c.total is distinct from l.quantity""").fetchall()
     assert diff == []
+
+
+def test_hours_are_cumulative_roundings(con):
+    """Hour h of a line gets round(W(h)) - round(W(h-1)) of its cumulative usage W, so its hours
+    sum to the line and a later hour never changes an earlier one. Four hours of 1/3600
+    core-hour: round(k/3600, 12) for k = 1..4 is .000277777778, .000555555556, .000833333333,
+    .001111111111, so the third hour rounds down and the fourth up (largest remainder would
+    round the first three up and the fourth down)."""
+    rows = con.execute(
+        "select usage_hour, quantity, base_quantity from marts.fct_usage_hourly "
+        "where context = 'lab/carol' order by usage_hour").fetchall()
+    assert [(str(h), q, b) for h, q, b in rows] == [
+        (f"2026-10-06 0{h}:00:00", D(q), D("1")) for h, q in
+        ((1, "0.000277777778"), (2, "0.000277777778"), (3, "0.000277777777"), (4, "0.000277777778"))]
+    day = con.execute("select usage_day, quantity from marts.fct_usage_daily where context = 'lab/carol'").fetchall()
+    assert [(str(d), q) for d, q in day] == [("2026-10-06", D("0.001111111111"))]
 
 
 def test_daily_values(con):

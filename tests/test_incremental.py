@@ -24,6 +24,9 @@ NEXT_AS_OF = "2026-11-11 00:00:00"
 # build history, not content: the stamps of incremental models and the change log's sequence
 # numbers (a full rebuild numbers all batches at once)
 BUILD_HISTORY_COLUMNS = {"built_through_batch_seq", "batch_seq"}
+# chart rows keep the cutoff they were computed at (macros/usage/usage_chart.sql): a row the
+# incremental build kept from an earlier day holds an earlier cutoff than the rebuild's copy
+KEPT_CUTOFF_TABLES = {"marts.fct_usage_daily", "marts.fct_usage_hourly"}
 # samples every 6 h: the draft period holds series long enough to carry part of (per-sample carry)
 SPEC = NetworkSpec.tiny(7, n_contracts=120, n_transfers=150, n_usage_events=300, n_samples=1200,
                         sample_interval_hours=6.0)
@@ -111,7 +114,8 @@ def _tables(path: Path) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for t, c in rows:
         # views too: the records_known views project stored tables and must read the same
-        if types.get(t) in ("BASE TABLE", "VIEW") and c not in BUILD_HISTORY_COLUMNS:
+        if types.get(t) in ("BASE TABLE", "VIEW") and c not in BUILD_HISTORY_COLUMNS \
+                and not (t in KEPT_CUTOFF_TABLES and c == "cutoff_at"):
             out.setdefault(t, []).append(c)
     return out
 
@@ -215,20 +219,34 @@ def test_scoped_build_then_incremental_equals_full_rebuild(built):
 
 
 def test_moved_periods_recompute_only_changed_lines_and_samples(built):
-    """The draft period's cutoff moves every day: its chart lines are carried unless changed.
-    Carried rows keep the stamp of the build that computed them (test_incremental_build_equals_
-    full_rebuild shows the carry is exact), recomputed lines carry the new one."""
+    """The draft period's cutoff moves every day: its chart lines keep their stored buckets up
+    to the first changed one (a normal day only appends the new day's buckets). Kept rows keep
+    the stamp and the cutoff of the build that computed them (test_incremental_build_equals_
+    full_rebuild shows the result equals a rebuild's), recomputed rows carry the new ones; the
+    draft is charted up to as_of."""
     con = duckdb.connect(str(_snapshot(built["inc"])), read_only=True)
     try:
-        for chart in ("fct_usage_daily", "fct_usage_hourly"):
+        for chart, bucket in (("fct_usage_daily", "usage_day"), ("fct_usage_hourly", "usage_hour")):
             stamps = con.execute(f"""
-                select count(distinct (account_id, context, resource)) filter (where built_through_batch_seq < s.now),
-                       count(distinct (account_id, context, resource)) filter (where built_through_batch_seq = s.now),
-                       count(distinct cutoff_at)
-                from marts.{chart}, (select max(batch_seq) as now from intermediate.int_raw_batches) as s
-                where usage_period = '2026-11'""").fetchone()
-            carried, recomputed, cutoffs = stamps
-            assert carried > 0 and recomputed > 0 and cutoffs == 1, (chart, stamps)
+                with lines as (
+                    select account_id, context, resource,
+                           count(*) filter (where built_through_batch_seq < s.now) as kept,
+                           count(*) filter (where built_through_batch_seq = s.now) as written,
+                           max(cutoff_at) filter (where built_through_batch_seq < s.now) as kept_cutoff,
+                           min(cutoff_at) filter (where built_through_batch_seq = s.now) as written_cutoff,
+                           max({bucket}) as last_bucket
+                    from marts.{chart}, (select max(batch_seq) as now from intermediate.int_raw_batches) as s
+                    where usage_period = '2026-11'
+                    group by all)
+                select count(*) filter (where kept > 0 and written = 0),
+                       count(*) filter (where kept > 0 and written > 0),
+                       count(*) filter (where kept = 0),
+                       max(kept_cutoff), min(written_cutoff), max(last_bucket)
+                from lines""").fetchone()
+            kept_only, kept_and_written, written_only, kept_cutoff, written_cutoff, last_bucket = stamps
+            assert kept_only > 0 and kept_and_written > 0 and written_only > 0, (chart, stamps)
+            assert str(kept_cutoff) == AS_OF and str(written_cutoff) == NEXT_AS_OF, (chart, stamps)
+            assert str(last_bucket) < NEXT_AS_OF, (chart, stamps)
         # gauge holds are carried per sample: a series with a new sample rewrites that sample's
         # row and its predecessor's, and carries the rest of the series
         partly = con.execute("""

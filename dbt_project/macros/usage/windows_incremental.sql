@@ -50,25 +50,22 @@
 
 {#- Only the marker rows (marker_column NULL) are looked up: every entity recomputed in a moved
     window has one, and they are few (anti-joining every row at the new cutoff cost the hourly
-    chart 4.9 s at M instead of ~0.6 s). own_window_only: tables without known_period whose rows
-    are their usage period's own window (known_period = usage_period: the charts).
+    chart, when it was carried this way, 4.9 s at M instead of ~0.6 s).
     A table whose run writes no row keeps its built_through_batch_seq: its next run takes the
     same batches in again (the same result, more work). -#}
-{% macro windows_carry_moved(entity_columns, marker_column, own_window_only=false) -%}
+{% macro windows_carry_moved(entity_columns, marker_column) -%}
     {%- if incremental_run() -%}
         update {{ this }} as t
         set cutoff_at = w.cutoff_at
         from {{ ref('int_usage_knowledge_windows') }} as w
         where w.usage_period = t.usage_period
-          and {{ windows_match('w', 't', own_window_only) }}
+          and w.known_period = t.known_period
           and w.cutoff_at > t.cutoff_at
           and not exists (
               select 1
               from {{ this }} as n
               where n.usage_period = w.usage_period
-                {%- if not own_window_only %}
                 and n.known_period = w.known_period
-                {%- endif %}
                 and n.cutoff_at = w.cutoff_at
                 and n.{{ marker_column }} is null
                 {%- for c in entity_columns %}
@@ -77,15 +74,6 @@
           )
     {%- else -%}
         select 1
-    {%- endif -%}
-{%- endmacro %}
-
-{#- SQL condition: window `w` (int_usage_knowledge_windows) is the window of stored row `t`. -#}
-{% macro windows_match(w, t, own_window_only=false) -%}
-    {%- if own_window_only -%}
-        {{ w }}.known_period = {{ w }}.usage_period
-    {%- else -%}
-        {{ w }}.known_period = {{ t }}.known_period
     {%- endif -%}
 {%- endmacro %}
 
@@ -103,13 +91,13 @@
     {%- endfor %}
 {%- endmacro %}
 
-{% macro windows_delete_moved(marker_column=none, own_window_only=false) -%}
+{% macro windows_delete_moved(marker_column=none) -%}
     {%- if incremental_run() -%}
         delete from {{ this }} as t
         where not exists (
             select 1 from {{ ref('int_usage_knowledge_windows') }} as w
             where w.usage_period = t.usage_period
-              and {{ windows_match('w', 't', own_window_only) }}
+              and w.known_period = t.known_period
               and w.cutoff_at = t.cutoff_at
         )
         {%- if marker_column is not none %}
