@@ -11,6 +11,7 @@ unscoped incremental one must again equal the full rebuild (scoped builds hold p
 from __future__ import annotations
 
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -67,6 +68,30 @@ def _add_backdated_duplicates(path: Path) -> int:
         where _misfit_fields = [] and _id in (select _id from raw.storage_network__contracts
                                               where _misfit_fields = [] order by _id limit 5)
     """).fetchone()[0]
+    con.close()
+    return n
+
+
+LATE_LINE = ("acct-0001", "acme/ops/erin", "compute.time_used")
+
+
+def _add_core_seconds(path: Path, batch_id: str, events: list[tuple[str, str]]) -> int:
+    """Usage events of 1 core-second on LATE_LINE, (occurred_at, recorded_at) each: 1/3600
+    core-hour does not end at 12 decimals, so the charts' cumulative rounding shows. Ids sort
+    last, out of the way of the fixture's back-dated copies and rejects (the first ids)."""
+    con = duckdb.connect(str(path))
+    n = 0
+    account, context, resource = LATE_LINE
+    for i, (occurred, recorded) in enumerate(events):
+        n += con.execute(f"""
+            insert into raw.compute__usage_events
+            select * replace ('zz-{batch_id}{i}' as _id, 'zz-{batch_id}{i}' as event_id, '{account}' as account_id,
+                              '{context}' as context, '{resource}' as resource, '1' as quantity,
+                              'core_seconds' as unit, '{occurred}' as occurred_at, '{recorded}' as recorded_at,
+                              TIMESTAMP '{recorded}' as _knowledge_at, '{batch_id}' as _batch_id)
+            from raw.compute__usage_events
+            where _misfit_fields = []
+            order by _id limit 1""").fetchone()[0]
     con.close()
     return n
 
@@ -149,12 +174,16 @@ def built(tmp_path_factory) -> dict[str, Path]:
     # the generator's day 1 is known before AS_OF: part of the first build; day 2 is known
     # between AS_OF and NEXT_AS_OF (fresh for the stored windows)
     assert sum(write_increment_to_duckdb(SPEC, str(inc), day=1).values()) > 0
+    # a draft-period line charted on 11-03, 11-05 and 11-07 ...
+    assert _add_core_seconds(inc, "early", [(f"2026-11-0{d}T01:30:00", f"2026-11-0{d}T01:30:00") for d in (3, 5, 7)]) == 3
     assert run_dbt(["seed"], inc).success
     _run(inc, [], AS_OF)
     counts = write_increment_to_duckdb(SPEC, str(inc), day=2)
     assert sum(counts.values()) > 0
     assert _add_backdated_duplicates(inc) > 0
     assert _add_new_rejects(inc) == 3
+    # ... that learns of usage on 11-04 only the next day: it is recomputed from there on
+    assert _add_core_seconds(inc, "late", [("2026-11-04T01:30:00", "2026-11-10T06:00:00")]) == 1
     _copy(inc, full)
     _run(inc, [], NEXT_AS_OF)
     _run(full, ["--full-refresh"], NEXT_AS_OF)
@@ -272,6 +301,28 @@ def test_moved_periods_recompute_only_changed_lines_and_samples(built):
         assert whole[0] > 0 and whole[1] == whole[0] and whole[2] >= 1, whole
     finally:
         con.close()
+
+
+def test_late_usage_continues_the_stored_cumulative_rounding(built):
+    """A core-second on 11-04 learnt after the stored cutoff: the line keeps its 11-03 hour and
+    recomputes from 11-04 on, continuing the cumulative rounding from the stored 1/3600
+    (round(k/3600, 12) for k = 1..4: .000277777778, .000555555556, .000833333333, .001111111111;
+    starting from 0 instead, 11-05 would get .000277777778)."""
+    con = duckdb.connect(str(_snapshot(built["inc"])), read_only=True)
+    try:
+        rows = con.execute("""
+            select usage_hour, quantity, built_through_batch_seq = (select max(batch_seq) from intermediate.int_raw_batches)
+            from marts.fct_usage_hourly
+            where (account_id, context, resource) = (?, ?, ?) and usage_hour between '2026-11-01' and '2026-11-08'
+            order by usage_hour""", list(LATE_LINE)).fetchall()
+    finally:
+        con.close()
+    assert [(str(h), q, new) for h, q, new in rows] == [
+        ("2026-11-03 01:00:00", Decimal("0.000277777778"), False),
+        ("2026-11-04 01:00:00", Decimal("0.000277777778"), True),
+        ("2026-11-05 01:00:00", Decimal("0.000277777777"), True),
+        ("2026-11-07 01:00:00", Decimal("0.000277777778"), True),
+    ]
 
 
 def test_proof_checks_catch_a_wrong_cent_in_a_period_written_this_run(built):
