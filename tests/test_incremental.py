@@ -384,7 +384,9 @@ def test_chart_check_catches_a_wrong_quantity_in_a_period_written_this_run(built
 
 def test_unique_check_catches_a_duplicate_chart_hour_written_this_run(built):
     """The hash-first unique_combination test (macros/generic_tests.sql) on the hourly chart's
-    grain: a copy of one row written this run must fail it with exactly that combination."""
+    grain reads the lines written this run, kept rows too: a copy of one row written this run
+    fails it, and so does a copy of another that looks kept (an older stamp: a written hour
+    colliding with a kept one of its line), one combination each."""
     wh = built["dir"] / "unique_checks" / "abacus.duckdb"
     wh.parent.mkdir()
     _copy(built["inc"], wh)
@@ -398,12 +400,13 @@ def test_unique_check_catches_a_duplicate_chart_hour_written_this_run(built):
     assert failures() == 0
     con = duckdb.connect(str(wh))
     try:
-        copied = con.execute("""
+        copied = [con.execute(f"""
             insert into marts.fct_usage_hourly
-            select * from marts.fct_usage_hourly
+            select * replace (built_through_batch_seq - {older} as built_through_batch_seq)
+            from marts.fct_usage_hourly
             where built_through_batch_seq = (select max(built_through_batch_seq) from marts.fct_usage_hourly)
-            order by all limit 1""").fetchone()[0]
-        assert copied == 1
+            order by all limit 1 offset {older}""").fetchone()[0] for older in (1, 0)]
+        assert copied == [1, 1]
     finally:
         con.close()
-    assert failures() == 1
+    assert failures() == 2

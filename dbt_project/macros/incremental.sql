@@ -130,7 +130,11 @@
     table's newest built_through_batch_seq (or -1, scoped content). Sound for tests whose grain
     includes the key the model deletes and re-inserts on (window, period, transfer_id, ...):
     kept rows passed when they were written and cannot collide with rewritten keys. A full
-    build (or a run without new batches) stamps every row alike, so everything is tested. -#}
+    build (or a run without new batches) stamps every row alike, so everything is tested.
+    `where: "__lines_built_this_run__"` (the charts, which rewrite a line only from its first
+    changed bucket on): all rows, kept or written, of the (account_id, context, resource,
+    usage_period) lines the run wrote a row of, so a written row colliding with a kept one of
+    its line fails the test too. -#}
 {#- SQL condition: a row of `relation` was written by this run (the table's newest
     built_through_batch_seq, or -1: scoped content). -#}
 {% macro built_this_run(relation) -%}
@@ -140,6 +144,14 @@
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
     {%- if where -%}
+        {%- if '__lines_built_this_run__' in where -%}
+            {%- set lines -%}
+                ((account_id, context, resource, usage_period) in (
+                    select (account_id, context, resource, usage_period) from {{ relation }}
+                    where {{ built_this_run(relation) }}))
+            {%- endset -%}
+            {%- set where = where | replace('__lines_built_this_run__', lines) -%}
+        {%- endif -%}
         {%- if '__built_this_run__' in where -%}
             {%- set where = where | replace('__built_this_run__', built_this_run(relation)) -%}
         {%- endif -%}
