@@ -3,10 +3,9 @@
     by 10^input_scale (default 9, the scale of staged quantities) to exact integers. Overflow
     raises an error, never a silent wrong value. A zero denominator yields NULL. -#}
 {% macro exact_divide(numerator, denominator, scale, input_scale=9) -%}
-    {%- set k = 10 ** (input_scale | int) -%}
     {%- set s = 10 ** (scale | int) -%}
-    {%- set n -%}(CAST(trunc({{ numerator }}) AS HUGEINT) * {{ k }} + CAST((({{ numerator }}) - trunc({{ numerator }})) * {{ k }} AS HUGEINT)){%- endset -%}
-    {%- set d -%}(CAST(trunc({{ denominator }}) AS HUGEINT) * {{ k }} + CAST((({{ denominator }}) - trunc({{ denominator }})) * {{ k }} AS HUGEINT)){%- endset -%}
+    {%- set n = scaled_hugeint(numerator, input_scale) -%}
+    {%- set d = scaled_hugeint(denominator, input_scale) -%}
     {%- set an = 'abs(' ~ n ~ ')' -%}
     {%- set ad = 'abs(nullif(' ~ d ~ ', 0))' -%}
     CAST(
@@ -14,6 +13,14 @@
              + (({{ an }} % {{ ad }}) * CAST({{ 2 * s }} AS HUGEINT) + {{ ad }}) // (2 * {{ ad }}))
         AS DECIMAL(38,0)) * {{ exact_scale_factor(scale) }}
     AS DECIMAL(38,{{ scale }}))
+{%- endmacro %}
+
+{#- SQL: x x 10^scale as an exact HUGEINT, for an integer or DECIMAL x with at most `scale`
+    decimals (e.g. a DECIMAL(38,9) base quantity in nano-units with scale 9). The integer part
+    is scaled as a HUGEINT, so no DECIMAL product overflows 38 digits. -#}
+{% macro scaled_hugeint(x, scale) -%}
+    {%- set k = 10 ** (scale | int) -%}
+    (CAST(trunc({{ x }}) AS HUGEINT) * {{ k }} + CAST((({{ x }}) - trunc({{ x }})) * {{ k }} AS HUGEINT))
 {%- endmacro %}
 
 {#- 10^-scale as an exact DECIMAL literal (1 for scale 0). -#}

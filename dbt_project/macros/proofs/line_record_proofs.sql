@@ -92,8 +92,7 @@
         -- split), the amount in 10^-scale units and its sign, the base units per billable unit
         select
             line_key,
-            CAST(trunc(coalesce(line_quantity, 0)) AS HUGEINT) * 1000000000000
-                + CAST((coalesce(line_quantity, 0) - trunc(coalesce(line_quantity, 0))) * 1000000000000 AS HUGEINT) as _quantity_units,
+            {{ scaled_hugeint('coalesce(line_quantity, 0)', 12) }} as _quantity_units,
             CAST(round(abs(line_amount) * {{ ts }}) AS HUGEINT) as _t,
             sign(line_amount) as _sign,
             CAST(base_per_billable_unit AS HUGEINT) as _bpu

@@ -107,11 +107,6 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- SQL: a DECIMAL(38,9) base quantity as HUGEINT nano-units (exact). -#}
-{% macro usage_chart_nanos(x) -%}
-    (CAST(trunc({{ x }}) AS HUGEINT) * 1000000000 + CAST((({{ x }}) - trunc({{ x }})) * 1000000000 AS HUGEINT))
-{%- endmacro %}
-
 {#- SQL: nano-units of base as HUGEINT units of 10^-12 billable unit, rounded half away from zero
     (= exact_divide(base, base_per_billable_unit, 12); divisor: base_per_billable_unit, an
     integer for every resource). -#}
@@ -190,7 +185,7 @@ expected_lines as (
     where t.known_at < w.previous_cutoff_at
     group by t.account_id, t.context, t.resource, t.usage_period
     union all
-    select account_id, context, resource, usage_period, {{ usage_chart_nanos('quantity_base') }}
+    select account_id, context, resource, usage_period, {{ scaled_hugeint('quantity_base', 9) }}
     from (
         select e.account_id, e.context, e.resource, w.usage_period, sum(e.quantity_base) as quantity_base
         from {{ ref('int_usage_events_deduplicated') }} as e
@@ -229,7 +224,7 @@ changed_buckets as (
     where n.account_id is null
        or s.account_id is null
        or ((r.kind = 'counter' or r.resource = 'network.storage')
-           and coalesce(e.expected_nanos, 0) <> {{ usage_chart_nanos('s.stored_base') }})
+           and coalesce(e.expected_nanos, 0) <> {{ scaled_hugeint('s.stored_base', 9) }})
     union all
     select c.account_id, c.context, 'network.storage', c.usage_period,
            epoch_us(c.overlap_start) // {{ B }}
@@ -331,9 +326,9 @@ partial_prefixes as (
 line_prefixes as (
     -- the line's cumulative weight before from_bucket
     select r.line_key,
-           {{ usage_chart_nanos('case when r.from_bucket > r.last_stored_bucket then r.stored_base
+           {{ scaled_hugeint('case when r.from_bucket > r.last_stored_bucket then r.stored_base
                                       when r.from_bucket = r.first_bucket then 0
-                                      else coalesce(p.prefix_base, 0) end') }} as prefix_nanos
+                                      else coalesce(p.prefix_base, 0) end', 9) }} as prefix_nanos
     from replacing_lines as r
     left join partial_prefixes as p
         on p.line_key = r.line_key
@@ -390,8 +385,7 @@ segments as (
     from (
         select l.line_key, l.from_bucket * {{ B }} as from_us, l.end_us,
                epoch_us(g.held_start) as origin_us, epoch_us(g.held_end) as held_end_us,
-               CAST(trunc(g.value_base) AS HUGEINT) * 1000000000
-                   + CAST((g.value_base - trunc(g.value_base)) * 1000000000 AS HUGEINT) as rate_nanos
+               {{ scaled_hugeint('g.value_base', 9) }} as rate_nanos
         from {{ ref('int_gauge_intervals_capped') }} as g
         inner join lines as l
             on l.account_id = g.account_id and l.context = g.context
@@ -477,7 +471,7 @@ weights as (
       and epoch_us(t.completed_at) // {{ B }} >= l.from_bucket
     group by 1, 2
     union all
-    select line_key, bucket, {{ usage_chart_nanos('quantity_base') }}
+    select line_key, bucket, {{ scaled_hugeint('quantity_base', 9) }}
     from (
         select l.line_key, epoch_us(e.occurred_at) // {{ B }} as bucket,
                sum(e.quantity_base) as quantity_base
