@@ -25,6 +25,33 @@
     AS DECIMAL(38,9))
 {%- endmacro %}
 
+{#- SQL: per (account_id, context, resource, usage_period) of `windows` (a relation or CTE with
+    usage_period and cutoff_at), the exact base quantity (base-unit seconds) of the time
+    integrals of the usage period's own window (contract storage, time-integral gauges) before
+    cutoff_at: what int_account_usage_known sums up to the period's end, cut at the cutoff
+    (usage to date of a draft period). -#}
+{% macro time_integrals_before(windows) -%}
+    select c.account_id, c.context, 'network.storage' as resource, c.usage_period,
+           sum({{ usage_rate_times_micros('c.data_size_bytes',
+                  usage_micros_between('c.overlap_start', 'least(c.overlap_end, w.cutoff_at)')) }}) as base_quantity
+    from {{ ref('int_storage_contracts_clipped') }} as c
+    inner join {{ windows }} as w
+        on w.usage_period = c.usage_period
+    where c.known_period = c.usage_period
+    group by c.account_id, c.context, c.usage_period
+    union all
+    select g.account_id, g.context, g.resource, g.usage_period,
+           sum({{ usage_rate_times_micros('g.value_base',
+                  usage_micros_between('g.held_start', 'least(g.held_end, w.cutoff_at)')) }})
+    from {{ ref('int_gauge_intervals_capped') }} as g
+    inner join {{ windows }} as w
+        on w.usage_period = g.usage_period
+    where g.known_period = g.usage_period
+      and g.holds_in_period
+      and g.resource <> 'storage.files'
+    group by g.account_id, g.context, g.resource, g.usage_period
+{%- endmacro %}
+
 {#- The billing period ('YYYY-MM') of a TIMESTAMP. -#}
 {% macro usage_period_of(ts) -%}
     strftime({{ ts }}, '%Y-%m')

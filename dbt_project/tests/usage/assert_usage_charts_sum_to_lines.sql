@@ -40,25 +40,16 @@ draft_windows as (
 
 draft_to_date as (
     -- the draft's time integrals cut at its cutoff, and its peaks among the holds before it
-    select c.account_id, c.context, 'network.storage' as resource, c.usage_period,
-           sum({{ usage_rate_times_micros('c.data_size_bytes',
-                  usage_micros_between('c.overlap_start', 'least(c.overlap_end, w.cutoff_at)')) }}) as base_quantity
-    from {{ ref('int_storage_contracts_clipped') }} as c
-    inner join draft_windows as w
-        on w.usage_period = c.usage_period
-    where c.known_period = c.usage_period
-    group by c.account_id, c.context, c.usage_period
+    {{ time_integrals_before('draft_windows') }}
     union all
     select g.account_id, g.context, g.resource, g.usage_period,
-           case when g.resource = 'storage.files'
-                then coalesce(max(g.value_base) filter (where g.held_start < w.cutoff_at), 0)
-                else sum({{ usage_rate_times_micros('g.value_base',
-                         usage_micros_between('g.held_start', 'least(g.held_end, w.cutoff_at)')) }}) end
+           coalesce(max(g.value_base) filter (where g.held_start < w.cutoff_at), 0)
     from {{ ref('int_gauge_intervals_capped') }} as g
     inner join draft_windows as w
         on w.usage_period = g.usage_period
     where g.known_period = g.usage_period
       and g.holds_in_period
+      and g.resource = 'storage.files'
     group by g.account_id, g.context, g.resource, g.usage_period
 ),
 

@@ -25,27 +25,16 @@ draft_lines as (
     where r.known_period = r.usage_period
 ),
 
+draft_window as (
+    select period as usage_period, {{ as_of() }} as cutoff_at
+    from periods
+),
+
 interval_base_to_date as (
-    -- exact base-unit seconds of the draft window's intervals before as_of
-    select c.account_id, 'network.storage' as resource,
-           sum({{ usage_rate_times_micros('c.data_size_bytes',
-                  usage_micros_between('c.overlap_start', 'least(c.overlap_end, ' ~ as_of() ~ ')')) }}) as base_quantity
-    from {{ ref('int_storage_contracts_clipped') }} as c
-    join periods as p
-        on p.period = c.usage_period
-    where c.known_period = c.usage_period
-    group by c.account_id
-    union all
-    select g.account_id, g.resource,
-           sum({{ usage_rate_times_micros('g.value_base',
-                  usage_micros_between('g.held_start', 'least(g.held_end, ' ~ as_of() ~ ')')) }})
-    from {{ ref('int_gauge_intervals_capped') }} as g
-    join periods as p
-        on p.period = g.usage_period
-    where g.known_period = g.usage_period
-      and g.holds_in_period
-      and g.resource = 'storage.bytes_used'
-    group by g.account_id, g.resource
+    -- exact base-unit seconds of the draft window's intervals before as_of, per account
+    select account_id, resource, sum(base_quantity) as base_quantity
+    from ({{ time_integrals_before('draft_window') }})
+    group by account_id, resource
 ),
 
 tier_rows as (
