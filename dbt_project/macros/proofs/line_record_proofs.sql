@@ -33,10 +33,18 @@
         {%- for c in match_columns %}r.{{ c }} = l.{{ c }} and {% endfor -%}
         r.usage_period = l.usage_period
     {%- endset -%}
+    {#- source and collection as ENUMs of the project's sources (one byte each) through the
+        netting, the sorts and their spills; a name outside them fails the cast, loudly -#}
+    {%- set sources = graph.sources.values() if execute else [] -%}
+    {%- set source_enum = "ENUM('" ~ (sources | map(attribute='source_name') | unique | sort | join("', '")) ~ "')" -%}
+    {%- set collection_enum = "ENUM('" ~ (sources | map(attribute='name') | unique | sort | join("', '")) ~ "')" -%}
+    {%- set names -%}
+        CAST(r.source_name AS {{ source_enum }}) as source_name, CAST(r.collection_name AS {{ collection_enum }}) as collection_name
+    {%- endset %}
 (
     with _counters as (
         -- each counter record lands in the one line of its first window
-        select l.line_key, r.source_name, r.collection_name, r.record_id, r.base_quantity
+        select l.line_key, {{ names }}, r.record_id, r.base_quantity
         from {{ records }} as r
         inner join {{ lines }} as l
             on {{ match }} and r.known_period = l.known_period
@@ -46,13 +54,13 @@
     _states as (
         select line_key, source_name, collection_name, record_id, sum(base_quantity) as base_quantity
         from (
-            select l.line_key, r.source_name, r.collection_name, r.record_id, r.base_quantity
+            select l.line_key, {{ names }}, r.record_id, r.base_quantity
             from {{ records }} as r
             inner join {{ lines }} as l
                 on {{ match }} and r.known_period = l.known_period
             where not r.is_cumulative
             union all
-            select l.line_key, r.source_name, r.collection_name, r.record_id, -r.base_quantity
+            select l.line_key, {{ names }}, r.record_id, -r.base_quantity
             from {{ records }} as r
             inner join {{ lines }} as l
                 on {{ match }} and r.known_period = l.previous_known_period
@@ -67,7 +75,7 @@
         select * from _states
     ),
 
-    _unchanged_lines as (
+    _unchanged_lines as materialized (
         select *
         from {{ lines }}
         where line_key not in (select line_key from _changes where base_quantity <> 0)
@@ -80,7 +88,7 @@
         union all
         -- lines that net to zero also list the counters known before their window ('latest'
         -- sorts after every period)
-        select l.line_key, r.source_name, r.collection_name, r.record_id, CAST(0 AS DECIMAL(38,9))
+        select l.line_key, {{ names }}, r.record_id, CAST(0 AS DECIMAL(38,9))
         from {{ records }} as r
         inner join _unchanged_lines as l
             on {{ match }} and r.known_period < l.known_period
@@ -105,7 +113,6 @@
         -- exact_divide(base, bpu, 12), with one HUGEINT division
         select
             k.line_key, k.source_name, k.collection_name, k.record_id, k.base_quantity,
-            u._quantity_units, u._t, u._sign,
             case when _n >= 0 then (_n * 2000 + u._bpu) // (2 * u._bpu)
                  else -((-_n * 2000 + u._bpu) // (2 * u._bpu)) end as _q0
         from (select *, CAST(base_quantity * 1000000000 AS HUGEINT) as _n from _kept) as k
@@ -113,6 +120,9 @@
             on u.line_key = k.line_key
     ),
 
+    -- The two sorts below carry only what they order and what is per record: the per-line
+    -- integers (_line_units) are joined to their results by line_key, which keeps the sorted
+    -- rows narrow (they spill at L: 60 M invoice records).
     _sized as (
         -- one sort: the size rank and, over the same window, the line's count and sum.
         -- (source_name and collection_name are constant within a line: record_id orders.)
@@ -135,29 +145,43 @@
     _quantities as (
         -- the residual units go one by one to the largest records
         select
-            *,
+            line_key, source_name, collection_name, record_id, base_quantity, _n_records,
+            _quantity_units, _t,
             _q0 + case when _residual = 0 then 0
                        else sign(_residual) * (abs(_residual) // _n_records
                            + case when _size_rank <= abs(_residual) % _n_records then 1 else 0 end)
                   end as _units
-        from (select *, _quantity_units - _q0_sum as _residual from _sized)
+        from (
+            select
+                s.line_key, s.source_name, s.collection_name, s.record_id, s.base_quantity, s._q0,
+                s._size_rank, s._n_records, u._quantity_units, u._t,
+                u._quantity_units - s._q0_sum as _residual
+            from _sized as s
+            inner join _line_units as u
+                on u.line_key = s.line_key
+        )
     ),
 
     _shares as (
         -- amount units t over weights w = the quantity units (they sum to the line's quantity
         -- units; equal weights when that is zero): floor share _q, remainder _num - _q x _wsum
         select
-            *,
-            case when _num >= 0 then _num // _wsum
-                 else -((-_num + _wsum - 1) // _wsum) end as _q
+            line_key, source_name, collection_name, record_id, base_quantity, _units, _q,
+            _num - _q * _wsum as _remainder
         from (
             select
                 *,
-                _t * case when _quantity_units = 0 then CAST(1 AS HUGEINT)
-                          else _units * sign(_quantity_units) end as _num,
-                case when _quantity_units = 0 then CAST(_n_records AS HUGEINT)
-                     else abs(_quantity_units) end as _wsum
-            from _quantities
+                case when _num >= 0 then _num // _wsum
+                     else -((-_num + _wsum - 1) // _wsum) end as _q
+            from (
+                select
+                    *,
+                    _t * case when _quantity_units = 0 then CAST(1 AS HUGEINT)
+                              else _units * sign(_quantity_units) end as _num,
+                    case when _quantity_units = 0 then CAST(_n_records AS HUGEINT)
+                         else abs(_quantity_units) end as _wsum
+                from _quantities
+            )
         )
     ),
 
@@ -165,26 +189,28 @@
         select
             *,
             row_number() over (
-                partition by line_key order by _num - _q * _wsum desc, record_id
+                partition by line_key order by _remainder desc, record_id
             ) as _rank,
             sum(_q) over (
-                partition by line_key order by _num - _q * _wsum desc, record_id
+                partition by line_key order by _remainder desc, record_id
                 rows between unbounded preceding and unbounded following
             ) as _q_sum
         from _shares
     )
 
     select
-        line_key,
-        source_name,
-        collection_name,
-        record_id,
-        base_quantity,
-        CAST(CAST(_units AS DECIMAL(38,0)) * 0.000000000001 AS DECIMAL(38,12)) as quantity,
+        r.line_key,
+        CAST(r.source_name AS VARCHAR) as source_name,
+        CAST(r.collection_name AS VARCHAR) as collection_name,
+        r.record_id,
+        r.base_quantity,
+        CAST(CAST(r._units AS DECIMAL(38,0)) * 0.000000000001 AS DECIMAL(38,12)) as quantity,
         CAST(
-            CAST(_sign * (_q + case when _rank <= _t - _q_sum then 1 else 0 end) AS DECIMAL(38,0))
+            CAST(u._sign * (r._q + case when r._rank <= u._t - r._q_sum then 1 else 0 end) AS DECIMAL(38,0))
             * {{ exact_scale_factor(amount_scale) }}
         AS DECIMAL(38,{{ amount_scale }})) as amount
-    from _ranked
+    from _ranked as r
+    inner join _line_units as u
+        on u.line_key = r.line_key
 )
 {%- endmacro %}
