@@ -410,3 +410,31 @@ def test_unique_check_catches_a_duplicate_chart_hour_written_this_run(built):
     finally:
         con.close()
     assert failures() == 2
+
+
+def test_unique_check_reads_a_fully_built_chart_whole(built):
+    """After a full build every row carries the same stamp: the chart's unique test reads the
+    table as it is (no lines filter; macros/incremental.sql all_rows_stamped_alike), and a copy
+    of any row fails it."""
+    wh = built["dir"] / "unique_checks_full" / "abacus.duckdb"
+    wh.parent.mkdir()
+    _copy(built["full"], wh)
+    selector = "fct_usage_hourly,test_name:unique_combination"
+
+    def failures() -> int:
+        res = run_dbt(["test", "--select", selector], wh, vars={"as_of": NEXT_AS_OF})
+        assert len(res.result.results) == 1
+        compiled = res.result.results[0].node.compiled_code
+        assert "semi join" not in compiled and "built_through_batch_seq" not in compiled
+        return res.result.results[0].failures
+
+    assert failures() == 0
+    con = duckdb.connect(str(wh))
+    try:
+        assert con.execute("select count(distinct built_through_batch_seq) from marts.fct_usage_hourly").fetchone()[0] == 1
+        assert con.execute("""
+            insert into marts.fct_usage_hourly
+            select * from marts.fct_usage_hourly order by all limit 1 offset 7""").fetchone()[0] == 1
+    finally:
+        con.close()
+    assert failures() == 1

@@ -141,21 +141,41 @@
     (built_through_batch_seq >= (select max(built_through_batch_seq) from {{ relation }}) or built_through_batch_seq < 0)
 {%- endmacro %}
 
+{#- true when every row of `relation` carries the same built_through_batch_seq (a full build,
+    or a run that wrote nothing): then "written this run" is every row and a test needs no
+    filter. false when the relation does not exist yet (dbt compile on an empty warehouse). -#}
+{% macro all_rows_stamped_alike(relation) -%}
+    {%- if not execute or adapter.get_relation(relation.database, relation.schema, relation.identifier) is none -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set result = run_query('select coalesce(min(built_through_batch_seq) = max(built_through_batch_seq), true) from ' ~ relation) -%}
+    {{ return(result.columns[0].values()[0]) }}
+{%- endmacro %}
+
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
     {%- if where -%}
+        {%- set source = relation -%}
         {%- if '__lines_built_this_run__' in where -%}
-            {%- set lines -%}
-                ((account_id, context, resource, usage_period) in (
-                    select (account_id, context, resource, usage_period) from {{ relation }}
-                    where {{ built_this_run(relation) }}))
-            {%- endset -%}
-            {%- set where = where | replace('__lines_built_this_run__', lines) -%}
+            {%- set where = where | replace('__lines_built_this_run__', 'true') -%}
+            {%- if not all_rows_stamped_alike(relation) -%}
+                {#- a semi join on the distinct lines: an IN over every written row's key built
+                    a hash table of all of them (out of memory on a full build at L) -#}
+                {%- set source -%}
+                    (select t.* from {{ relation }} as t
+                     semi join (
+                         select distinct account_id, context, resource, usage_period
+                         from {{ relation }}
+                         where {{ built_this_run(relation) }}
+                     ) as l
+                         using (account_id, context, resource, usage_period))
+                {%- endset -%}
+            {%- endif -%}
         {%- endif -%}
         {%- if '__built_this_run__' in where -%}
             {%- set where = where | replace('__built_this_run__', built_this_run(relation)) -%}
         {%- endif -%}
-        {%- do return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') -%}
+        {%- do return('(select * from ' ~ source ~ ' where ' ~ where ~ ') dbt_subquery') -%}
     {%- else -%}
         {%- do return(relation) -%}
     {%- endif -%}
