@@ -382,22 +382,29 @@ def test_chart_check_catches_a_wrong_quantity_in_a_period_written_this_run(built
     assert failures() == 2
 
 
+def _hourly_unique_check(built, source: str, name: str):
+    """A copy of the `source` warehouse of `built` and a function that runs the hourly chart's
+    unique test on it: (failures, compiled SQL)."""
+    wh = built["dir"] / name / "abacus.duckdb"
+    wh.parent.mkdir()
+    _copy(built[source], wh)
+
+    def failures() -> tuple[int, str]:
+        res = run_dbt(["test", "--select", "fct_usage_hourly,test_name:unique_combination"], wh,
+                      vars={"as_of": NEXT_AS_OF})
+        assert len(res.result.results) == 1
+        return res.result.results[0].failures, res.result.results[0].node.compiled_code
+
+    return wh, failures
+
+
 def test_unique_check_catches_a_duplicate_chart_hour_written_this_run(built):
     """The hash-first unique_combination test (macros/generic_tests.sql) on the hourly chart's
     grain reads the lines written this run, kept rows too: a copy of one row written this run
     fails it, and so does a copy of another that looks kept (an older stamp: a written hour
     colliding with a kept one of its line), one combination each."""
-    wh = built["dir"] / "unique_checks" / "abacus.duckdb"
-    wh.parent.mkdir()
-    _copy(built["inc"], wh)
-    selector = "fct_usage_hourly,test_name:unique_combination"
-
-    def failures() -> int:
-        res = run_dbt(["test", "--select", selector], wh, vars={"as_of": NEXT_AS_OF})
-        assert len(res.result.results) == 1
-        return res.result.results[0].failures
-
-    assert failures() == 0
+    wh, failures = _hourly_unique_check(built, "inc", "unique_checks")
+    assert failures()[0] == 0
     con = duckdb.connect(str(wh))
     try:
         copied = [con.execute(f"""
@@ -409,26 +416,17 @@ def test_unique_check_catches_a_duplicate_chart_hour_written_this_run(built):
         assert copied == [1, 1]
     finally:
         con.close()
-    assert failures() == 2
+    n, compiled = failures()
+    assert n == 2 and "semi join" in compiled
 
 
 def test_unique_check_reads_a_fully_built_chart_whole(built):
     """After a full build every row carries the same stamp: the chart's unique test reads the
     table as it is (no lines filter; macros/incremental.sql all_rows_stamped_alike), and a copy
     of any row fails it."""
-    wh = built["dir"] / "unique_checks_full" / "abacus.duckdb"
-    wh.parent.mkdir()
-    _copy(built["full"], wh)
-    selector = "fct_usage_hourly,test_name:unique_combination"
-
-    def failures() -> int:
-        res = run_dbt(["test", "--select", selector], wh, vars={"as_of": NEXT_AS_OF})
-        assert len(res.result.results) == 1
-        compiled = res.result.results[0].node.compiled_code
-        assert "semi join" not in compiled and "built_through_batch_seq" not in compiled
-        return res.result.results[0].failures
-
-    assert failures() == 0
+    wh, failures = _hourly_unique_check(built, "full", "unique_checks_full")
+    n, compiled = failures()
+    assert n == 0 and "semi join" not in compiled and "built_through_batch_seq" not in compiled
     con = duckdb.connect(str(wh))
     try:
         assert con.execute("select count(distinct built_through_batch_seq) from marts.fct_usage_hourly").fetchone()[0] == 1
@@ -437,4 +435,4 @@ def test_unique_check_reads_a_fully_built_chart_whole(built):
             select * from marts.fct_usage_hourly order by all limit 1 offset 7""").fetchone()[0] == 1
     finally:
         con.close()
-    assert failures() == 1
+    assert failures()[0] == 1
