@@ -1,4 +1,8 @@
-"""Wall time and peak memory of one benchmark step, run as its own subprocess.
+"""Wall time, CPU time and peak memory of one benchmark step, run as its own subprocess.
+
+CPU time is the child's user + system seconds (``os.wait4`` rusage, the child and every
+descendant it waited for): the work done, less sensitive than wall time to other tenants of a
+shared machine, and the difference tells waiting (I/O, spill reads) from computing.
 
 Peak memory is the larger of
 * the kernel's high-water mark of the child (``os.wait4`` rusage ``ru_maxrss``: the largest RSS
@@ -26,6 +30,7 @@ class Measurement:
     seconds: float
     peak_rss_mb: float
     returncode: int
+    cpu_seconds: float | None = None  # user + system
     cmd: list[str] = field(default_factory=list)
     log: str | None = None
     timed_out: bool = False  # killed at the step's time limit: seconds is a lower bound
@@ -81,7 +86,7 @@ def tree_rss_bytes(root: int) -> int:
 def run_measured(name: str, cmd: list[str], *, env: dict | None = None, cwd: str | os.PathLike | None = None,
                  log_path: str | os.PathLike | None = None, poll_s: float = 0.05,
                  check: bool = True, timeout_s: float | None = None) -> Measurement:
-    """Run ``cmd`` to completion; return its wall seconds and peak RSS (MB, 10^6 bytes).
+    """Run ``cmd`` to completion; return its wall and CPU seconds and peak RSS (MB, 10^6 bytes).
     With ``timeout_s``, the process tree is killed at that age (Measurement.timed_out)."""
     log_fh = open(log_path, "w") if log_path else subprocess.DEVNULL
     peak = [0]
@@ -119,6 +124,7 @@ def run_measured(name: str, cmd: list[str], *, env: dict | None = None, cwd: str
     maxrss = ru.ru_maxrss * 1024  # KiB on Linux
     m = Measurement(name=name, seconds=round(seconds, 3),
                     peak_rss_mb=round(max(maxrss, peak[0]) / 1e6, 1),
+                    cpu_seconds=round(ru.ru_utime + ru.ru_stime, 3),
                     returncode=proc.returncode, cmd=[str(c) for c in cmd],
                     log=str(log_path) if log_path else None, timed_out=timed_out[0])
     if check and proc.returncode != 0:

@@ -475,21 +475,25 @@ def _results_table(results: list[dict]) -> str:
     # growth across sizes
     if len(results) > 1:
         lines += ["", "Growth between consecutive sizes (time ratio vs raw-row ratio; ≤ 1.0 in the last column = no worse than linear):", "",
-                  "| from → to | raw rows × | warehouse rows × | models_only × | full_build × | reference × | models_only × / raw rows × | full_build × / warehouse rows × |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+                  "| from → to | raw rows × | warehouse rows × | models_only × | full_build × | reference × | models_only × / raw rows × | full_build × / warehouse rows × | full_build CPU × / warehouse rows × |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for x, y in zip(results, results[1:]):
             if not _one_session(x, y):  # the machine drifts between sessions: a ratio across them is not a growth
                 lines.append(f"| {x['size']} → {y['size']} | not measured in one session "
-                             f"({x['size']} at {x['measured_at']}, {y['size']} at {y['measured_at']}) | | | | | | |")
+                             f"({x['size']} at {x['measured_at']}, {y['size']} at {y['measured_at']}) | | | | | | | |")
                 continue
             rows = y["raw_rows_total"] / max(x["raw_rows_total"], 1)
             wrows = (y["warehouse_rows_total"] / x["warehouse_rows_total"]
                      if x.get("warehouse_rows_total") and y.get("warehouse_rows_total") else None)
             g = {c: (y["steps"][c]["seconds"] / x["steps"][c]["seconds"]) if c in x["steps"] and c in y["steps"] and x["steps"][c]["seconds"] else None
                  for c in ("models_only", "full_build", "reference")}
+            # CPU seconds: recorded since session 18 (older results have none)
+            cpu = [r["steps"].get("full_build", {}).get("cpu_seconds") for r in (x, y)]
+            g_cpu = cpu[1] / cpu[0] if all(cpu) else None
             lines.append(f"| {x['size']} → {y['size']} | {rows:.2f} | {_fmt(wrows, 2)} | {_fmt(g['models_only'], 2)} | {_fmt(g['full_build'], 2)}"
                          f" | {_fmt(g['reference'], 2)} | {_fmt(g['models_only'] / rows if g['models_only'] else None, 2)}"
-                         f" | {_fmt(g['full_build'] / wrows if g['full_build'] and wrows else None, 2)} |")
+                         f" | {_fmt(g['full_build'] / wrows if g['full_build'] and wrows else None, 2)}"
+                         f" | {_fmt(g_cpu / wrows if g_cpu and wrows else None, 2)} |")
     m = results[-1]["machine"]
     lines += ["", f"Machine (last run): {m['nproc']} CPUs, {m['memory_gb']} GB RAM, {m['platform']}; Python {m['python']}, "
               f"DuckDB {m['duckdb']}, dbt-core {m['dbt_core']}, pandas {m['pandas']}; DuckDB memory_limit "

@@ -705,13 +705,17 @@ class Network:
         dup = c.apply_dirt(rng, s.dirty_fraction, {"badenum": "sideways"})
         return self._with_dups(c, rng, dup, "recorded_at", "transfer_reports", (1 << 39) + gidx)
 
-    def _with_dups(self, c: Cols, rng, dup: np.ndarray, kfield: str, coll: str, gidx: np.ndarray) -> list[Cols]:
-        """The chunk and, after it, the duplicates of its ``dup`` rows (recorded later, new _id)."""
+    def _with_dups(self, c: Cols, rng, dup: np.ndarray, kfield: str, coll: str, gidx: np.ndarray,
+                   win: "Window | None" = None) -> list[Cols]:
+        """The chunk and, after it, the duplicates of its ``dup`` rows (recorded later, new _id):
+        before the horizon, or for a day's documents (``win``) before the day's end, so a day
+        holds no document known before it began (that would be back-dated knowledge)."""
         rows = np.flatnonzero(dup)
         if not len(rows):
             return [c]
         d = c.take(rows)
-        k = np.minimum(d.vals[kfield] + rng.integers(60_000, 2 * MS_D, len(rows)), self.spec.horizon_ms - 1)
+        last_ms = (self.spec.horizon_ms if win is None else win.hi) - 1
+        k = np.minimum(d.vals[kfield] + rng.integers(60_000, 2 * MS_D, len(rows)), last_ms)
         d.vals[kfield] = k
         d.set("_id", object_ids(self.spec.seed, coll, k, gidx[rows] | (1 << 38)), T_OID)
         d.dirty[:] = True
@@ -767,7 +771,7 @@ class Network:
         c.late = late
         dup = c.apply_dirt(rng, s.dirty_fraction, {"unknown_resource": "compute.gpu_time",
                                                    "unknown_unit": "core_minutes"})
-        return self._with_dups(c, rng, dup, "recorded_at", "usage_events", gidx)
+        return self._with_dups(c, rng, dup, "recorded_at", "usage_events", gidx, win)
 
     def _sample_docs(self, a: int, b: int, win: "Window | None" = None) -> Cols:
         s = self.spec
@@ -835,7 +839,7 @@ class Network:
         c.late = late
         dup = c.apply_dirt(rng, s.dirty_fraction, {"unknown_resource": "storage.inodes",
                                                    "unknown_unit": "blocks"})
-        return self._with_dups(c, rng, dup, "recorded_at", "usage_samples", gidx)
+        return self._with_dups(c, rng, dup, "recorded_at", "usage_samples", gidx, win)
 
 
 def _tables(cols: "Cols | list[Cols]") -> Iterator[pa.Table]:

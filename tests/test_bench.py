@@ -4,6 +4,7 @@ The measured runs themselves are `make bench SIZE=...` (minutes to an hour; neve
 from __future__ import annotations
 
 import json
+import sys
 from decimal import Decimal
 
 from bench import run
@@ -37,10 +38,11 @@ def test_top_nodes_orders_by_seconds(tmp_path):
     assert list(run.top_nodes(rr, n=2).items()) == [("unique_combination_fct_a_x.abc", 7.3), ("int_b", 3.0)]
 
 
-def _result(size, raw, wh, models, full, ref, measured_at="2026-11-22T00:00:00+00:00"):
+def _result(size, raw, wh, models, full, ref, measured_at="2026-11-22T00:00:00+00:00", full_cpu=None):
     step = lambda s: {"seconds": s, "peak_rss_mb": 100.0}  # noqa: E731
     return {"size": size, "raw_rows_total": raw, "raw_rows": {}, "warehouse_rows_total": wh,
-            "steps": {"models_only": step(models), "full_build": step(full), "reference": step(ref)},
+            "steps": {"models_only": step(models), "full_build": {**step(full), "cpu_seconds": full_cpu},
+                      "reference": step(ref)},
             "ratios": {"models_only_over_reference": round(models / ref, 2), "pandas_over_models_only": None,
                        "daily_cycle_over_full_build": None},
             "failures": [], "command": f"make bench SIZE={size}", "measured_at": measured_at,
@@ -50,10 +52,15 @@ def _result(size, raw, wh, models, full, ref, measured_at="2026-11-22T00:00:00+0
 
 
 def test_results_table_growth_row():
-    table = run._results_table([_result("M", 1000, 4000, 10.0, 20.0, 5.0), _result("L", 5000, 30000, 40.0, 120.0, 25.0)])
+    table = run._results_table([_result("M", 1000, 4000, 10.0, 20.0, 5.0, full_cpu=30.0),
+                                _result("L", 5000, 30000, 40.0, 120.0, 25.0, full_cpu=150.0)])
     growth = [ln for ln in table.splitlines() if ln.startswith("| M → L")]
-    # raw rows x5.00, warehouse rows x7.50; models x4.00 (0.80 per raw-row growth), full x6.00 (0.80 per warehouse-row growth)
-    assert growth == ["| M → L | 5.00 | 7.50 | 4.00 | 6.00 | 5.00 | 0.80 | 0.80 |"]
+    # raw rows x5.00, warehouse rows x7.50; models x4.00 (0.80 per raw-row growth), full x6.00 (0.80 per
+    # warehouse-row growth), full build CPU x5.00 (0.67 per warehouse-row growth)
+    assert growth == ["| M → L | 5.00 | 7.50 | 4.00 | 6.00 | 5.00 | 0.80 | 0.80 | 0.67 |"]
+    # results without CPU seconds (before they were recorded): no CPU ratio
+    table = run._results_table([_result("M", 1000, 4000, 10.0, 20.0, 5.0), _result("L", 5000, 30000, 40.0, 120.0, 25.0)])
+    assert [ln for ln in table.splitlines() if ln.startswith("| M → L")] == ["| M → L | 5.00 | 7.50 | 4.00 | 6.00 | 5.00 | 0.80 | 0.80 | – |"]
 
 
 def test_results_table_has_no_growth_across_sessions():
@@ -62,7 +69,7 @@ def test_results_table_has_no_growth_across_sessions():
                                 _result("L", 5000, 30000, 40.0, 120.0, 25.0, "2026-12-07T13:30:00+00:00")])
     growth = [ln for ln in table.splitlines() if ln.startswith("| M → L")]
     assert growth == ["| M → L | not measured in one session (M at 2026-12-07T07:12:00+00:00, "
-                      "L at 2026-12-07T13:30:00+00:00) | | | | | | |"]
+                      "L at 2026-12-07T13:30:00+00:00) | | | | | | | |"]
 
 
 def test_run_measured_kills_a_step_at_its_time_limit(tmp_path):
@@ -76,6 +83,10 @@ def test_run_measured_kills_a_step_at_its_time_limit(tmp_path):
     assert m.timed_out and m.returncode == -9 and 0.5 <= m.seconds < 10
     ok = run_measured("quick", ["true"], timeout_s=30)
     assert not ok.timed_out and ok.returncode == 0
+    # CPU seconds are the child's own: a busy loop of ~0.3 s counts, a sleep does not
+    busy = run_measured("busy", [sys.executable, "-c", "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass"])
+    idle = run_measured("idle", ["sleep", "0.3"])
+    assert busy.cpu_seconds >= 0.3 and idle.cpu_seconds < 0.1 and idle.seconds >= 0.3
 
 
 def test_append_day_lands_the_staged_day_through_the_extractor_write_step(tmp_path):

@@ -20,8 +20,11 @@ import pytest
 from dbt_support import run_dbt
 from extract.generate import NetworkSpec, write_increment_to_duckdb, write_raw_to_duckdb
 
-AS_OF = "2026-11-10 00:00:00"
-NEXT_AS_OF = "2026-11-11 00:00:00"
+# the generator's days start at its horizon (11-10 00:00): each run sees half a day's new
+# documents, the other half is known after its as_of (in raw, taken in, but not yet known)
+AS_OF = "2026-11-10 12:00:00"
+NEXT_AS_OF = "2026-11-11 12:00:00"
+THIRD_AS_OF = "2026-11-12 12:00:00"
 # build history, not content: the stamps of incremental models and the change log's sequence
 # numbers (a full rebuild numbers all batches at once)
 BUILD_HISTORY_COLUMNS = {"built_through_batch_seq", "batch_seq"}
@@ -171,8 +174,8 @@ def built(tmp_path_factory) -> dict[str, Path]:
     inc.parent.mkdir()
     full.parent.mkdir()
     write_raw_to_duckdb(SPEC, str(inc))
-    # the generator's day 1 is known before AS_OF: part of the first build; day 2 is known
-    # between AS_OF and NEXT_AS_OF (fresh for the stored windows)
+    # day 1 is known from 11-10 00:00: its first half before AS_OF (the first build's), its
+    # second half and day 2's first half between AS_OF and NEXT_AS_OF (new for the stored windows)
     assert sum(write_increment_to_duckdb(SPEC, str(inc), day=1).values()) > 0
     # a draft-period line charted on 11-03, 11-05 and 11-07 ...
     assert _add_core_seconds(inc, "early", [(f"2026-11-0{d}T01:30:00", f"2026-11-0{d}T01:30:00") for d in (3, 5, 7)]) == 3
@@ -183,7 +186,7 @@ def built(tmp_path_factory) -> dict[str, Path]:
     assert _add_backdated_duplicates(inc) > 0
     assert _add_new_rejects(inc) == 3
     # ... that learns of usage on 11-04 only the next day: it is recomputed from there on
-    assert _add_core_seconds(inc, "late", [("2026-11-04T01:30:00", "2026-11-10T06:00:00")]) == 1
+    assert _add_core_seconds(inc, "late", [("2026-11-04T01:30:00", "2026-11-10T18:00:00")]) == 1
     _copy(inc, full)
     _run(inc, [], NEXT_AS_OF)
     _run(full, ["--full-refresh"], NEXT_AS_OF)
@@ -192,6 +195,42 @@ def built(tmp_path_factory) -> dict[str, Path]:
 
 def test_incremental_build_equals_full_rebuild(built):
     assert _differences(built["inc"], built["full"]) == {}
+
+
+@pytest.fixture(scope="module")
+def extended(built) -> dict[str, Path]:
+    """A normal next day: nothing new is known before the stored cutoff (day 3's documents, and
+    day 2's second half already in raw), so the moved as_of windows stay valid and are extended
+    (windows_delete_stale(moved='extend')) rather than recomputed."""
+    d = built["dir"] / "extended"
+    inc, full = d / "inc" / "abacus.duckdb", d / "full" / "abacus.duckdb"
+    inc.parent.mkdir(parents=True)
+    full.parent.mkdir()
+    _copy(built["inc"], inc)
+    assert sum(write_increment_to_duckdb(SPEC, str(inc), day=3).values()) > 0
+    _copy(inc, full)
+    _run(inc, [], THIRD_AS_OF)
+    _run(full, ["--full-refresh"], THIRD_AS_OF)
+    return {"inc": inc, "full": full}
+
+
+def test_extended_windows_equal_full_rebuild(extended):
+    assert _differences(extended["inc"], extended["full"]) == {}
+    con = duckdb.connect(str(_snapshot(extended["inc"])), read_only=True)
+    try:
+        # the draft window's counters known before the last cutoff were kept and moved to the new
+        # one (stamp of an earlier run), those known since were written (this run's stamp)
+        counters = con.execute("""
+            select count(*) filter (where c.built_through_batch_seq < s.now),
+                   count(*) filter (where c.built_through_batch_seq = s.now),
+                   min(c.cutoff_at), max(c.cutoff_at)
+            from intermediate.int_account_usage_counter_records_known as c,
+                 (select max(batch_seq) as now from intermediate.int_raw_batches) as s
+            where c.usage_period = '2026-11' and c.known_period = '2026-11' and not c.is_window_header""").fetchone()
+    finally:
+        con.close()
+    assert counters[0] > 0 and counters[1] > 0, counters
+    assert str(counters[2]) == str(counters[3]) == THIRD_AS_OF, counters
 
 
 def test_incremental_stages_are_dropped(built):

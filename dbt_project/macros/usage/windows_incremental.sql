@@ -29,19 +29,33 @@
     window's (the recomputed entities' old rows) and the markers. -#}
 
 {#- collections: the (source_name, collection_name) pairs the model's records come from (none:
-    every raw table). keep_moved=false (models that rewrite whole windows: the usage_known and
-    counter_records_known models) also drops the windows whose cutoff moved, so only the windows valid
-    as they are remain: cutoff unchanged and <= the new knowledge. -#}
-{% macro windows_delete_stale(collections=none, keep_moved=true) -%}
+    every raw table). moved: what happens to a window whose cutoff moved forward:
+    - 'carry' (the state models): kept whatever the new knowledge; the model recomputes the
+      entities it touches (windows_carry_moved);
+    - 'extend' (the counter tables, int_account_usage_known): kept only if it is still valid as
+      of its stored cutoff (that cutoff <= the new knowledge, as for an unchanged window): it is
+      then the window's own base, and the run adds what is known in [stored cutoff, new cutoff)
+      (records_first_windows, windows_bases);
+    - 'drop': deleted, the window is recomputed in full.
+    After it the table holds only windows valid as stored, plus (carry) moved ones. -#}
+{% macro windows_delete_stale(collections=none, moved='carry') -%}
+    {%- if moved not in ('carry', 'extend', 'drop') -%}
+        {{ exceptions.raise_compiler_error("windows_delete_stale: moved must be 'carry', 'extend' or 'drop', not " ~ moved) }}
+    {%- endif -%}
     {%- if incremental_run() -%}
         delete from {{ this }} as t
         where not exists (
             select 1 from {{ ref('int_usage_knowledge_windows') }} as w
             where w.usage_period = t.usage_period
               and w.known_period = t.known_period
-              and ({% if keep_moved %}w.cutoff_at > t.cutoff_at
-                   or {% endif %}(w.cutoff_at = t.cutoff_at
+              {%- if moved == 'carry' %}
+              and (w.cutoff_at > t.cutoff_at
+                   or (w.cutoff_at = t.cutoff_at
                        and t.cutoff_at <= {{ new_knowledge_since(collections=collections) }}))
+              {%- else %}
+              and w.cutoff_at {{ '>=' if moved == 'extend' else '=' }} t.cutoff_at
+              and t.cutoff_at <= {{ new_knowledge_since(collections=collections) }}
+              {%- endif %}
         )
     {%- else -%}
         select 1
@@ -89,6 +103,25 @@
     where {{ built_this_run(relation) }}
     {{ 'union' if not loop.last }}
     {%- endfor %}
+{%- endmacro %}
+
+{#- post_hook of the counter tables (windows_delete_stale(moved='extend')): moves the stored
+    counter rows of extended windows to the new cutoff, an UPDATE of cutoff_at (their
+    built_through_batch_seq stays: tests of the rows written this run skip them, and they
+    cannot collide with the new ones, known after their cutoff). Their old header rows are left
+    for windows_delete_moved (the run wrote a new one). -#}
+{% macro windows_extend_moved() -%}
+    {%- if incremental_run() -%}
+        update {{ this }} as t
+        set cutoff_at = w.cutoff_at
+        from {{ ref('int_usage_knowledge_windows') }} as w
+        where w.usage_period = t.usage_period
+          and w.known_period = t.known_period
+          and w.cutoff_at > t.cutoff_at
+          and not t.is_window_header
+    {%- else -%}
+        select 1
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro windows_delete_moved(marker_column=none) -%}
@@ -262,12 +295,16 @@ counter_buckets as (
     windows) and the previous distinct cutoff — a record known at t is first known in the
     window with previous_cutoff_at <= t < cutoff_at (equi-join on usage_period + range filter,
     no sort) — only the windows written this run; and per usage period where its buckets
-    written this run start (prefilter of the records). -#}
+    written this run start (prefilter of the records).
+    An extended window (windows_delete_stale(moved='extend'): stored and valid at its old
+    cutoff) already holds the records known before that cutoff, so its range starts there: the
+    run writes only the records known since (windows_extend_moved moves the stored ones). -#}
 {% macro records_first_windows() -%}
 first_windows as (
-    select f.*
+    select f.usage_period, f.known_period, f.cutoff_at,
+           greatest(f.previous_cutoff_at, coalesce(w.previous_cutoff_at, TIMESTAMP '-infinity')) as previous_cutoff_at
     from ({{ usage_cutoff_ranges() }}) as f
-    semi join windows as w
+    inner join windows as w
         on w.usage_period = f.usage_period
         and w.known_period = f.known_period
 ),

@@ -1,6 +1,7 @@
 {{ config(materialized='incremental', incremental_strategy='append',
           pre_hook=["{{ clear_when_scoped() }}",
-                    "{{ windows_delete_stale(keep_moved=false) }}"]) }}
+                    "{{ windows_delete_stale(moved='extend') }}"],
+          post_hook=["{{ windows_extend_moved() }}", "{{ windows_delete_moved() }}"]) }}
 -- depends_on: {{ ref('int_raw_batches') }}
 -- The stored part of int_account_usage_records_known (a view): its counter rows. A settled
 -- transfer or usage event counts, once known, in every later window of its usage period. It

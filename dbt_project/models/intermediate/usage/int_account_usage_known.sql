@@ -1,6 +1,7 @@
 {{ config(materialized='incremental', incremental_strategy='append',
           pre_hook=["{{ clear_when_scoped() }}",
-                    "{{ windows_delete_stale(keep_moved=false) }}"]) }}
+                    "{{ windows_delete_stale(moved='extend') }}"],
+          post_hook="{{ windows_delete_moved() }}") }}
 -- depends_on: {{ ref('int_raw_batches') }}
 -- THE usage interface to pricing. Grain (account_id, context, resource, usage_period,
 -- known_period): usage of `usage_period` as known at `cutoff_at` (close of `known_period`,

@@ -1,6 +1,7 @@
 {{ config(materialized='incremental', incremental_strategy='append',
           pre_hook=["{{ clear_when_scoped() }}",
-                    "{{ windows_delete_stale(keep_moved=false) }}"]) }}
+                    "{{ windows_delete_stale(moved='extend') }}"],
+          post_hook=["{{ windows_extend_moved() }}", "{{ windows_delete_moved() }}"]) }}
 -- depends_on: {{ ref('int_raw_batches') }}
 -- The stored part of int_farmer_usage_records_known (a view): its counter rows (settled
 -- transfers, audits), as in int_account_usage_counter_records_known one row at the first window

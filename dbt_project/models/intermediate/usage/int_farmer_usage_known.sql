@@ -1,6 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='append',
           pre_hook=["{{ clear_when_scoped() }}",
-                    "{{ windows_delete_stale(keep_moved=false) }}"]) }}
+                    "{{ windows_delete_stale(moved='drop') }}"]) }}
 -- depends_on: {{ ref('int_raw_batches') }}
 -- The payout usage interface. Grain (farmer_id, usage_period, known_period): storage held
 -- (byte_seconds exact, GBh), settled download / upload (bytes, GB), audits and audits passed,
