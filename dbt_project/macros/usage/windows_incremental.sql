@@ -225,13 +225,14 @@ from markers
 {%- endmacro %}
 
 {#- Cumulative models (int_account_usage_known, int_farmer_usage_known; pre_hook
-    windows_delete_stale(keep_moved=false), so the stored windows are exactly the valid ones).
-    SQL CTEs after windows_to_write():
+    windows_delete_stale(moved='extend' or 'drop'), so the stored windows are exactly the ones
+    valid at their stored cutoff). SQL CTEs after windows_to_write():
     `window_bases`: per window to write, its base: the latest stored window of its usage period
     cut before it (base_known_period, base_cutoff_at; '-infinity' / NULL when none, e.g. in a
     full build). A stored window holds the counters known before its cutoff, so a window's
     counters = its base's + the records known in [base_cutoff_at, cutoff_at): closed windows
-    are never re-aggregated, a moved 'latest' window adds only what is known since the last close.
+    are never re-aggregated; a moved window adds only what is known since the last close or,
+    with 'extend', since its own stored cutoff (it is then its own base).
     `counter_buckets`: the first-cutoff buckets (usage_cutoff_ranges) those records fall in.
     `record_bounds`: per usage period, the knowledge range [known_from, known_before) of the
     records to aggregate, with the period's bounds (for cheap prefilters on the record tables). -#}

@@ -15,8 +15,9 @@
 -- - compute.*: usage event occurred in the period, quantity_base.
 -- Incremental (macros/usage/windows_incremental.sql): windows valid as stored (cutoff unchanged
 -- and <= the new knowledge) are kept with the counters first known in them; the others are
--- rewritten: the counters whose first window they are (for the moved as_of windows: the
--- records known since the last close).
+-- rewritten: the counters whose first window they are. A moved as_of window still valid at its
+-- stored cutoff (no back-dated knowledge) is extended instead: the run writes the records known
+-- since that cutoff and moves the stored ones to the new cutoff (windows_extend_moved).
 
 with {{ windows_to_write() }},
 

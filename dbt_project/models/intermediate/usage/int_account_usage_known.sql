@@ -22,8 +22,10 @@
 -- Incremental (macros/usage/windows_incremental.sql): windows valid as stored (cutoff unchanged
 -- and <= the new knowledge) are kept; the others (moved as_of windows, new ones, windows after
 -- back-dated knowledge) are rewritten whole. A rewritten window's counters start from its base,
--- the latest kept window of its usage period, plus the records known since the base's cutoff,
--- so a daily run aggregates only the records known since the last close (and the draft period).
+-- the latest kept window of its usage period, plus the records known since the base's cutoff.
+-- A moved as_of window still valid at its stored cutoff is kept until the run has written it
+-- anew (windows_delete_stale(moved='extend'), post_hook windows_delete_moved): it is its own
+-- base, so a daily run aggregates only the counters known since the last run.
 
 {%- set incremental = incremental_run() %}
 {%- set state_resources = "('network.storage', 'storage.bytes_used', 'storage.files')" %}
