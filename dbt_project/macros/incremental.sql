@@ -136,9 +136,29 @@
     usage_period) lines the run wrote a row of, so a written row colliding with a kept one of
     its line fails the test too. -#}
 {#- SQL condition: a row of `relation` was written by this run (the table's newest
-    built_through_batch_seq, or -1: scoped content). -#}
+    built_through_batch_seq, or -1: scoped content). Only tests use it, and dbt compiles a node
+    just before it runs, after the models it reads: the newest stamp is read then and written as
+    a constant, which DuckDB pushes into the scan (zone maps skip the older row groups, the other
+    columns are read only where a row passes). With the stamp as a scalar subquery the filter was
+    a join after a full scan: the unique test of fct_invoice_line_records at L, 9.2 -> 0.3 s. -#}
 {% macro built_this_run(relation) -%}
+    {%- set stamp = newest_stamp(relation) -%}
+    {%- if stamp is none -%}
     (built_through_batch_seq >= (select max(built_through_batch_seq) from {{ relation }}) or built_through_batch_seq < 0)
+    {%- else -%}
+    (built_through_batch_seq >= {{ stamp }} or built_through_batch_seq < 0)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The newest built_through_batch_seq of `relation` (an integer), or none: at parse time, when the
+    relation does not exist yet (dbt compile on an empty warehouse) or is empty. -#}
+{% macro newest_stamp(relation) -%}
+    {%- if not execute or adapter.get_relation(relation.database, relation.schema, relation.identifier) is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set result = run_query('select max(built_through_batch_seq) from ' ~ relation) -%}
+    {%- set stamp = result.columns[0].values()[0] -%}
+    {{ return(none if stamp is none else stamp | int) }}
 {%- endmacro %}
 
 {#- true when every row of `relation` carries the same built_through_batch_seq (a full build,
