@@ -68,14 +68,8 @@
     A table whose run writes no row keeps its built_through_batch_seq: its next run takes the
     same batches in again (the same result, more work). -#}
 {% macro windows_carry_moved(entity_columns, marker_column) -%}
-    {%- if incremental_run() -%}
-        update {{ this }} as t
-        set cutoff_at = w.cutoff_at
-        from {{ ref('int_usage_knowledge_windows') }} as w
-        where w.usage_period = t.usage_period
-          and w.known_period = t.known_period
-          and w.cutoff_at > t.cutoff_at
-          and not exists (
+    {%- set not_recomputed -%}
+        not exists (
               select 1
               from {{ this }} as n
               where n.usage_period = w.usage_period
@@ -86,6 +80,21 @@
                 and n.{{ c }} is not distinct from t.{{ c }}
                 {%- endfor %}
           )
+    {%- endset -%}
+    {{ windows_move_to_new_cutoff(not_recomputed) }}
+{%- endmacro %}
+
+{#- The UPDATE shared by windows_carry_moved and windows_extend_moved: the stored rows `t` of
+    moved windows `w` that meet `row_condition` get the window's new cutoff_at. -#}
+{% macro windows_move_to_new_cutoff(row_condition) -%}
+    {%- if incremental_run() -%}
+        update {{ this }} as t
+        set cutoff_at = w.cutoff_at
+        from {{ ref('int_usage_knowledge_windows') }} as w
+        where w.usage_period = t.usage_period
+          and w.known_period = t.known_period
+          and w.cutoff_at > t.cutoff_at
+          and {{ row_condition }}
     {%- else -%}
         select 1
     {%- endif -%}
@@ -111,17 +120,7 @@
     cannot collide with the new ones, known after their cutoff). Their old header rows are left
     for windows_delete_moved (the run wrote a new one). -#}
 {% macro windows_extend_moved() -%}
-    {%- if incremental_run() -%}
-        update {{ this }} as t
-        set cutoff_at = w.cutoff_at
-        from {{ ref('int_usage_knowledge_windows') }} as w
-        where w.usage_period = t.usage_period
-          and w.known_period = t.known_period
-          and w.cutoff_at > t.cutoff_at
-          and not t.is_window_header
-    {%- else -%}
-        select 1
-    {%- endif -%}
+    {{ windows_move_to_new_cutoff('not t.is_window_header') }}
 {%- endmacro %}
 
 {% macro windows_delete_moved(marker_column=none) -%}
